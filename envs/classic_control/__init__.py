@@ -1,0 +1,1 @@
+"""Gymnasium's classic-control suite, one environment per file."""

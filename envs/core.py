@@ -1,0 +1,272 @@
+"""The environment base: pure `reset`/`step` with auto-reset, Gymnasium's terminated/truncated
+split, the final observation, episode statistics, and a batched stepping path for rollouts.
+
+An environment subclasses `Environment` and implements the per-episode dynamics only:
+`default_params`, `reset_env`, `step_env`, `action_space` and `observation_space`. Everything
+that is the same for every environment (the time limit, auto-reset, action clipping, the final
+observation, episode return and length) lives here, once.
+
+Out-of-range actions: continuous actions are clipped to the action box, as Gymnasium's
+continuous-control envs clip them; a discrete action outside `{0, ..., n-1}` is clipped to the
+nearest valid action (Gymnasium would raise an AssertionError, which a compiled program cannot).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar, Generic, TypeVar
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.envs import spaces
+
+
+@struct.dataclass
+class EnvState:
+    """Fields every environment state carries; an env's own state subclasses this.
+
+    Attributes:
+        time: int32 scalar, steps taken in the current episode.
+        episode_return: float32 scalar, sum of rewards in the current episode.
+    """
+
+    _: dataclasses.KW_ONLY
+    time: jax.Array = 0
+    episode_return: jax.Array = 0.0
+
+
+@struct.dataclass
+class EnvParams:
+    """Parameters every environment has; an env's own params subclass this.
+
+    Attributes:
+        max_steps: Gymnasium's `max_episode_steps`: the step at which `truncated` is set.
+    """
+
+    _: dataclasses.KW_ONLY
+    max_steps: int = 500
+
+
+StateT = TypeVar("StateT", bound=EnvState)
+ParamsT = TypeVar("ParamsT", bound=EnvParams)
+Info = dict[str, jax.Array]
+
+
+class Environment(Generic[StateT, ParamsT]):
+    """A pure, jittable environment with Gymnasium's semantics.
+
+    `reset(key, params) -> (obs, state)`;
+    `step(key, state, action, params) -> (obs, state, reward, terminated, truncated, info)`.
+
+    `step` auto-resets: after a terminated or truncated step, `obs` and `state` are the first of
+    the next episode, while `info["final_observation"]` holds the observation the step itself
+    produced (equal to `obs` when the episode goes on). `info["episode_return"]` and
+    `info["episode_length"]` hold the finished episode's return and length; they are meaningful
+    where `terminated | truncated`.
+
+    `truncated` follows Gymnasium's TimeLimit: it is True when the step count reaches
+    `params.max_steps`, also when the same step terminates (`terminated` then takes precedence
+    for bootstrapping).
+    """
+
+    #: Whether `step_env` consumes its key. Deterministic dynamics let `step` spend its one key on
+    #: reset noise alone, without a split.
+    stochastic_step: ClassVar[bool] = False
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def default_params(self) -> ParamsT:
+        raise NotImplementedError(f"{self.name} must define default_params.")
+
+    def reset_env(self, key: jax.Array, params: ParamsT) -> tuple[jax.Array, StateT]:
+        """Samples the first observation and state of an episode (time and return left at 0)."""
+        raise NotImplementedError(f"{self.name} must define reset_env.")
+
+    def step_env(
+        self, key: jax.Array, state: StateT, action: jax.Array, params: ParamsT
+    ) -> tuple[jax.Array, StateT, jax.Array, jax.Array, Info]:
+        """One step of the dynamics, no time limit, no reset.
+
+        Returns:
+            obs, next state (time untouched), reward (float32 scalar), terminated (bool scalar)
+            and an info dict of scalars (may be empty).
+        """
+        raise NotImplementedError(f"{self.name} must define step_env.")
+
+    def action_space(self, params: ParamsT | None = None) -> spaces.Space:
+        raise NotImplementedError(f"{self.name} must define action_space.")
+
+    def observation_space(self, params: ParamsT | None = None) -> spaces.Space:
+        raise NotImplementedError(f"{self.name} must define observation_space.")
+
+    @property
+    def num_actions(self) -> int:
+        """Number of discrete actions, or the action vector's length for a Box."""
+        space = self.action_space(self.default_params)
+        return space.n if isinstance(space, spaces.Discrete) else math.prod(space.shape)
+
+    def reset(self, key: jax.Array, params: ParamsT | None = None) -> tuple[jax.Array, StateT]:
+        """Starts an episode.
+
+        Args:
+            key: a PRNG key.
+            params: the env's params; `default_params` when None.
+
+        Returns:
+            obs: the first observation, `observation_space(params).shape`.
+            state: the env state, with `time == 0` and `episode_return == 0`.
+        """
+        params = self.default_params if params is None else params
+        obs, state = self.reset_env(key, params)
+        return obs, _zero_episode_counters(state)
+
+    def step(
+        self,
+        key: jax.Array,
+        state: StateT,
+        action: jax.typing.ArrayLike,
+        params: ParamsT | None = None,
+    ) -> tuple[jax.Array, StateT, jax.Array, jax.Array, jax.Array, Info]:
+        """Takes one step and auto-resets at the end of an episode.
+
+        Args:
+            key: a PRNG key, consumed by the step's randomness and the reset noise.
+            state: the current state (one env; vmap for a batch).
+            action: an int scalar (Discrete) or a float vector (Box).
+            params: the env's params; `default_params` when None.
+
+        Returns:
+            obs, state, reward (float32), terminated (bool), truncated (bool), info with
+            `final_observation`, `episode_return` and `episode_length`.
+        """
+        params = self.default_params if params is None else params
+        if self.stochastic_step:
+            key_step, key_reset = jax.random.split(key)
+        else:
+            # step_env ignores its key: the one key goes to the reset noise, unsplit.
+            key_step = key_reset = key
+        obs_step, state_step, reward, terminated, truncated, info = self._step_no_reset(
+            key_step, state, action, params
+        )
+        obs_reset, state_reset = self.reset(key_reset, params)
+        done = jnp.logical_or(terminated, truncated)
+        obs, state = _select(done, (obs_reset, state_reset), (obs_step, state_step))
+        return obs, state, reward, terminated, truncated, info
+
+    def reset_batch(
+        self, key: jax.Array, num_envs: int, params: ParamsT | None = None
+    ) -> tuple[jax.Array, StateT]:
+        """Resets `num_envs` envs with independent keys: obs `[num_envs, ...]`, batched state."""
+        params = self.default_params if params is None else params
+        keys = jax.random.split(key, num_envs)
+        return jax.vmap(self.reset, in_axes=(0, None))(keys, params)
+
+    def step_batch(
+        self,
+        key: jax.Array,
+        state: StateT,
+        action: jax.Array,
+        params: ParamsT | None = None,
+        reset_pool_size: int | None = None,
+    ) -> tuple[jax.Array, StateT, jax.Array, jax.Array, jax.Array, Info]:
+        """Steps a batch of envs with one key, drawing reset noise only for the envs that reset.
+
+        Equivalent in distribution to `jax.vmap(step)` with independent keys: each step draws
+        `reset_pool_size` fresh initial states and hands them, in order, to the envs whose
+        episode ended; on the rare step where more envs end at once, further pools are drawn
+        (a `lax.while_loop`) until every one has its own. No key is used twice.
+
+        Args:
+            key: one PRNG key for the whole batch step.
+            state: batched env state, leading axis `num_envs`.
+            action: `[num_envs]` ints or `[num_envs, action_dim]` floats.
+            params: shared params (not batched); `default_params` when None.
+            reset_pool_size: initial states drawn per step (static). Default:
+                `num_envs` up to 64 envs, else `max(64, num_envs // 16)`.
+
+        Returns:
+            The same values as `jax.vmap(step)`, each with a leading `num_envs` axis.
+        """
+        params = self.default_params if params is None else params
+        num_envs = action.shape[0]
+        pool_size = default_reset_pool_size(num_envs) if reset_pool_size is None else int(
+            reset_pool_size
+        )
+        pool_size = max(1, min(pool_size, num_envs))
+        key_step, key_reset = jax.random.split(key)
+        if self.stochastic_step:
+            step_keys, key_axis = jax.random.split(key_step, num_envs), 0
+        else:
+            step_keys, key_axis = key_step, None
+        obs_step, state_step, reward, terminated, truncated, info = jax.vmap(
+            self._step_no_reset, in_axes=(key_axis, 0, 0, None)
+        )(step_keys, state, action, params)
+        done = jnp.logical_or(terminated, truncated)
+        # Envs that reset are ranked 0, 1, ...; rank r takes pool entry r % pool_size of pool
+        # number r // pool_size.
+        reset_rank = jnp.cumsum(done.astype(jnp.int32)) - 1
+        num_resets = jnp.sum(done.astype(jnp.int32))
+
+        def fill_from_pool(pool_index, obs_and_state):
+            pool_keys = jax.random.split(jax.random.fold_in(key_reset, pool_index), pool_size)
+            pool_obs, pool_state = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
+            slot = reset_rank - pool_index * pool_size
+            takes = jnp.logical_and(done, jnp.logical_and(slot >= 0, slot < pool_size))
+            slot = jnp.clip(slot, 0, pool_size - 1)
+            drawn = jax.tree.map(lambda leaf: leaf[slot], (pool_obs, pool_state))
+            return _select(takes, drawn, obs_and_state)
+
+        obs_and_state = fill_from_pool(0, (obs_step, state_step))
+        if pool_size < num_envs:
+            _, obs_and_state = jax.lax.while_loop(
+                lambda carry: carry[0] * pool_size < num_resets,
+                lambda carry: (carry[0] + 1, fill_from_pool(carry[0], carry[1])),
+                (jnp.asarray(1, jnp.int32), obs_and_state),
+            )
+        obs, state = obs_and_state
+        return obs, state, reward, terminated, truncated, info
+
+    def _step_no_reset(self, key, state, action, params):
+        """step_env plus what every env shares: action clipping, time limit, episode stats."""
+        action = self.action_space(params).clip(jnp.asarray(action))
+        obs, next_state, reward, terminated, info = self.step_env(key, state, action, params)
+        reward = jnp.asarray(reward, jnp.float32)
+        terminated = jnp.asarray(terminated, jnp.bool_)
+        next_state = next_state.replace(
+            time=state.time + 1, episode_return=state.episode_return + reward
+        )
+        truncated = next_state.time >= params.max_steps
+        info = {
+            **info,
+            "final_observation": obs,
+            "episode_return": next_state.episode_return,
+            "episode_length": next_state.time,
+        }
+        return obs, next_state, reward, terminated, truncated, info
+
+
+def default_reset_pool_size(num_envs: int) -> int:
+    """Initial states `step_batch` draws per step: all of them for small batches, 1/16 else."""
+    return num_envs if num_envs <= 64 else max(64, num_envs // 16)
+
+
+def _zero_episode_counters(state: StateT) -> StateT:
+    return state.replace(
+        time=jnp.zeros((), jnp.int32), episode_return=jnp.zeros((), jnp.float32)
+    )
+
+
+def _select(condition: jax.Array, on_true: Any, on_false: Any) -> Any:
+    """`jnp.where` over matching pytrees; `condition` broadcasts along leading axes."""
+
+    def where(a, b):
+        cond = jnp.reshape(condition, condition.shape + (1,) * (a.ndim - condition.ndim))
+        return jnp.where(cond, a, b)
+
+    return jax.tree.map(where, on_true, on_false)

@@ -1,0 +1,1 @@
+"""Learners, one folder per algorithm."""
