@@ -199,11 +199,12 @@ class Environment(Generic[StateT, ParamsT]):
             reset_pool_size
         )
         pool_size = max(1, min(pool_size, num_envs))
-        key_step, key_reset = jax.random.split(key)
         if self.stochastic_step:
+            key_step, key_reset = jax.random.split(key)
             step_keys, key_axis = jax.random.split(key_step, num_envs), 0
         else:
-            step_keys, key_axis = key_step, None
+            # step_env ignores its key: the one key goes to the reset noise, unsplit.
+            step_keys, key_axis, key_reset = key, None, key
         obs_step, state_step, reward, terminated, truncated, info = jax.vmap(
             self._step_no_reset, in_axes=(key_axis, 0, 0, None)
         )(step_keys, state, action, params)

@@ -1,0 +1,42 @@
+"""Proximal Policy Optimization, fused into one compiled program.
+
+>>> from jaxrl.agents import ppo
+>>> config = ppo.default_config("CartPole-v1")
+>>> train = ppo.make_train(config, env, env_params)
+>>> result = jax.jit(train)(jax.random.key(0))
+"""
+
+from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams, hyperparams_grid
+from jaxrl.agents.ppo.defaults import default_config
+from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
+from jaxrl.agents.ppo.networks import ActorCritic, Categorical, DiagGaussian
+from jaxrl.agents.ppo.train import (
+    RunnerState,
+    TrainResult,
+    Transition,
+    init_runner_state,
+    make_agent,
+    make_evaluate,
+    make_train,
+    update_step,
+)
+
+__all__ = [
+    "ActorCritic",
+    "Categorical",
+    "DiagGaussian",
+    "LossInfo",
+    "PPOConfig",
+    "PPOHyperparams",
+    "RunnerState",
+    "TrainResult",
+    "Transition",
+    "default_config",
+    "hyperparams_grid",
+    "init_runner_state",
+    "make_agent",
+    "make_evaluate",
+    "make_train",
+    "ppo_loss",
+    "update_step",
+]

@@ -1,0 +1,194 @@
+"""PPO's configuration: shape-setting settings (static) and numeric hyperparameters (traceable)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+from flax import struct
+
+ACTIVATIONS = ("tanh", "relu")
+NUMERIC_FIELDS = (
+    "learning_rate",
+    "gamma",
+    "gae_lambda",
+    "clip_eps",
+    "ent_coef",
+    "vf_coef",
+    "max_grad_norm",
+)
+
+
+@struct.dataclass
+class PPOHyperparams:
+    """The numeric hyperparameters, as a pytree so `jax.vmap` can sweep them.
+
+    Every leaf is a float32 scalar (or `[B]` in a batched sweep).
+    """
+
+    learning_rate: Any
+    gamma: Any
+    gae_lambda: Any
+    clip_eps: Any
+    ent_coef: Any
+    vf_coef: Any
+    max_grad_norm: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """PPO settings, validated before anything compiles.
+
+    Shape-setting (static) settings:
+        total_timesteps: env steps over the whole run (all envs together).
+        num_envs: envs stepped in parallel.
+        num_steps: steps per env in one rollout; one update consumes num_envs * num_steps.
+        update_epochs: passes over each rollout.
+        num_minibatches: minibatches per epoch; must divide num_envs * num_steps.
+        hidden_sizes: widths of the actor's and the critic's hidden layers.
+        activation: "tanh" or "relu".
+        normalize_observations: running mean/std normalisation of observations.
+        normalize_rewards: divide rewards by the running std of the discounted return.
+        anneal_lr: decay the learning rate linearly to 0 over the run.
+        initial_log_std: initial log standard deviation of a Gaussian policy.
+
+    Numeric hyperparameters (may be traced, see `hyperparams`):
+        learning_rate, gamma, gae_lambda, clip_eps, ent_coef, vf_coef, max_grad_norm.
+    """
+
+    total_timesteps: int = 500_000
+    num_envs: int = 8
+    num_steps: int = 128
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    normalize_observations: bool = False
+    normalize_rewards: bool = False
+    anneal_lr: bool = True
+    initial_log_std: float = 0.0
+    learning_rate: float = 2.5e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
+        for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs",
+                     "num_minibatches"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PPOConfig.{name}={value!r}: must be a positive integer.")
+        if not self.hidden_sizes or any(
+            not isinstance(h, int) or h < 1 for h in self.hidden_sizes
+        ):
+            raise ValueError(
+                f"PPOConfig.hidden_sizes={self.hidden_sizes!r}: give positive layer widths, "
+                "e.g. (64, 64)."
+            )
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"PPOConfig.activation={self.activation!r}: choose one of {ACTIVATIONS}."
+            )
+        if self.batch_size % self.num_minibatches:
+            divisors = [d for d in range(2, 65) if self.batch_size % d == 0][:6]
+            raise ValueError(
+                f"PPOConfig: the batch num_envs * num_steps = {self.num_envs} * {self.num_steps}"
+                f" = {self.batch_size} does not split into num_minibatches="
+                f"{self.num_minibatches}; choose a divisor of {self.batch_size}"
+                f" (e.g. {', '.join(map(str, divisors)) or 1}) or change num_envs/num_steps."
+            )
+        if self.total_timesteps < self.batch_size:
+            raise ValueError(
+                f"PPOConfig: total_timesteps={self.total_timesteps} is less than one rollout "
+                f"(num_envs * num_steps = {self.batch_size}); raise total_timesteps or shrink "
+                "the rollout."
+            )
+        validate_hyperparams({name: getattr(self, name) for name in NUMERIC_FIELDS})
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per update: num_envs * num_steps."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+    @property
+    def num_updates(self) -> int:
+        """Updates in the run; total_timesteps rounded down to whole rollouts."""
+        return self.total_timesteps // self.batch_size
+
+    @property
+    def hyperparams(self) -> PPOHyperparams:
+        """The numeric hyperparameters as float32 scalars."""
+        return PPOHyperparams(
+            **{name: jnp.asarray(getattr(self, name), jnp.float32) for name in NUMERIC_FIELDS}
+        )
+
+    def replace(self, **changes: Any) -> PPOConfig:
+        """A copy with `changes`, validated; unknown names are a ValueError listing the fields."""
+        valid = [f.name for f in dataclasses.fields(self)]
+        unknown = [name for name in changes if name not in valid]
+        if unknown:
+            raise ValueError(
+                f"PPOConfig has no field {unknown[0]!r}; valid fields: {', '.join(valid)}."
+            )
+        return dataclasses.replace(self, **changes)
+
+
+def validate_hyperparams(values: dict[str, Any]) -> None:
+    """Checks numeric hyperparameters given as numbers or sequences of numbers."""
+    ranges = {
+        "learning_rate": (0.0, math.inf, "a positive number such as 3e-4"),
+        "gamma": (0.0, 1.0, "in (0, 1]"),
+        "gae_lambda": (0.0, 1.0, "in [0, 1]"),
+        "clip_eps": (0.0, math.inf, "a positive number such as 0.2"),
+        "ent_coef": (0.0, math.inf, "non-negative"),
+        "vf_coef": (0.0, math.inf, "non-negative"),
+        "max_grad_norm": (0.0, math.inf, "a positive number such as 0.5"),
+    }
+    for name, value in values.items():
+        if name not in ranges:
+            raise ValueError(
+                f"{name!r} is not a numeric PPO hyperparameter; sweepable: "
+                f"{', '.join(NUMERIC_FIELDS)}."
+            )
+        low, high, expected = ranges[name]
+        for v in jnp.ravel(jnp.asarray(value, jnp.float32)).tolist():
+            strictly_positive = name in ("learning_rate", "gamma", "clip_eps", "max_grad_norm")
+            ok = (v > low if strictly_positive else v >= low) and v <= high
+            if not ok or math.isnan(v):
+                raise ValueError(f"PPOConfig.{name}={v!r}: must be {expected}.")
+
+
+def hyperparams_grid(
+    config: PPOConfig, **values: Sequence[float]
+) -> tuple[PPOHyperparams, list[dict[str, float]]]:
+    """The cartesian product of swept values as one batched `PPOHyperparams` pytree.
+
+    Args:
+        config: supplies every hyperparameter not swept.
+        **values: e.g. `learning_rate=[1e-4, 3e-4]`, `clip_eps=[0.1, 0.2]`.
+
+    Returns:
+        hyperparams with `[B]` leaves (B = product of the lengths) for `jax.vmap(train)`, and the
+        B points as dicts, in the same order.
+    """
+    validate_hyperparams(values)
+    names = list(values)
+    points = [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
+    base = {name: getattr(config, name) for name in NUMERIC_FIELDS}
+    batched = {
+        name: jnp.asarray([{**base, **point}[name] for point in points], jnp.float32)
+        for name in NUMERIC_FIELDS
+    }
+    return PPOHyperparams(**batched), points

@@ -1,0 +1,75 @@
+"""PPO's clipped surrogate, clipped value loss and entropy bonus."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.agents.ppo.networks import Distribution
+
+
+@struct.dataclass
+class LossInfo:
+    """Scalars of one minibatch update (float32)."""
+
+    total_loss: jax.Array
+    policy_loss: jax.Array
+    value_loss: jax.Array
+    entropy: jax.Array
+    approx_kl: jax.Array
+    clip_fraction: jax.Array
+
+
+def ppo_loss(
+    policy: Distribution,
+    values: jax.Array,
+    actions: jax.Array,
+    old_log_probs: jax.Array,
+    old_values: jax.Array,
+    advantages: jax.Array,
+    targets: jax.Array,
+    clip_eps: jax.typing.ArrayLike,
+    vf_coef: jax.typing.ArrayLike,
+    ent_coef: jax.typing.ArrayLike,
+) -> tuple[jax.Array, LossInfo]:
+    """PPO's loss on a minibatch.
+
+    Args:
+        policy: the current policy at the minibatch's observations, batch `[B]`.
+        values: `[B]`, the current critic's values.
+        actions: `[B]` ints or `[B, action_dim]` floats, the actions taken.
+        old_log_probs: `[B]`, log-probabilities of `actions` under the rollout's policy.
+        old_values: `[B]`, the rollout critic's values (the centre of the value clip).
+        advantages: `[B]`, GAE advantages; normalised here over the minibatch.
+        targets: `[B]`, value targets.
+        clip_eps: the ratio clip (also the value clip's radius).
+        vf_coef, ent_coef: weights of the value loss and the entropy bonus.
+
+    Returns:
+        The scalar loss to minimise, and its terms.
+    """
+    log_probs = policy.log_prob(actions)
+    log_ratio = log_probs - old_log_probs
+    ratio = jnp.exp(log_ratio)
+    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    surrogate = ratio * advantages
+    clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    policy_loss = -jnp.mean(jnp.minimum(surrogate, clipped_surrogate))
+
+    clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
+    value_loss = 0.5 * jnp.mean(
+        jnp.maximum(jnp.square(values - targets), jnp.square(clipped_values - targets))
+    )
+    entropy = jnp.mean(policy.entropy())
+    total_loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    info = LossInfo(
+        total_loss=total_loss,
+        policy_loss=policy_loss,
+        value_loss=value_loss,
+        entropy=entropy,
+        # Schulman's low-variance estimator of KL(old || new).
+        approx_kl=jnp.mean((ratio - 1.0) - log_ratio),
+        clip_fraction=jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+    )
+    return total_loss, info

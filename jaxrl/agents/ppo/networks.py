@@ -1,0 +1,163 @@
+"""PPO's actor-critic: two MLPs; only the policy head differs between discrete and continuous."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax.flatten_util import ravel_pytree
+
+# Normal initialisers with orthogonal init's gains (std = gain / sqrt(fan_in)). An orthogonal
+# init (a QR decomposition inside the program) deadlocked jaxlib 0.10's CPU backend under
+# vmap(train) over seeds; a normal init never did.
+HIDDEN_GAIN, POLICY_GAIN, VALUE_GAIN = math.sqrt(2.0), 0.01, 1.0
+_HIDDEN_INIT = nn.initializers.variance_scaling(HIDDEN_GAIN**2, "fan_in", "normal")
+_POLICY_INIT = nn.initializers.variance_scaling(POLICY_GAIN**2, "fan_in", "normal")
+_VALUE_INIT = nn.initializers.variance_scaling(VALUE_GAIN**2, "fan_in", "normal")
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@struct.dataclass
+class Categorical:
+    """A categorical policy over `n` actions. logits: `[..., n]`."""
+
+    logits: jax.Array
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return jax.random.categorical(key, self.logits).astype(jnp.int32)
+
+    def mode(self) -> jax.Array:
+        return jnp.argmax(self.logits, axis=-1).astype(jnp.int32)
+
+    def log_prob(self, action: jax.Array) -> jax.Array:
+        log_probs = jax.nn.log_softmax(self.logits)
+        return jnp.take_along_axis(log_probs, action[..., None].astype(jnp.int32), -1)[..., 0]
+
+    def entropy(self) -> jax.Array:
+        log_probs = jax.nn.log_softmax(self.logits)
+        return -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
+
+
+@struct.dataclass
+class DiagGaussian:
+    """A diagonal Gaussian policy. mean and log_std: `[..., action_dim]`."""
+
+    mean: jax.Array
+    log_std: jax.Array
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        noise = jax.random.normal(key, self.mean.shape, self.mean.dtype)
+        return self.mean + jnp.exp(self.log_std) * noise
+
+    def mode(self) -> jax.Array:
+        return self.mean
+
+    def log_prob(self, action: jax.Array) -> jax.Array:
+        z = (action - self.mean) * jnp.exp(-self.log_std)
+        return jnp.sum(-0.5 * jnp.square(z) - self.log_std - 0.5 * _LOG_2PI, axis=-1)
+
+    def entropy(self) -> jax.Array:
+        return jnp.sum(self.log_std + 0.5 * (1.0 + _LOG_2PI), axis=-1)
+
+
+Distribution = Categorical | DiagGaussian
+
+
+class MLP(nn.Module):
+    hidden_sizes: Sequence[int]
+    activation: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        activation = getattr(nn, self.activation)
+        for width in self.hidden_sizes:
+            x = activation(nn.Dense(width, kernel_init=_HIDDEN_INIT)(x))
+        return x
+
+
+class ActorCritic(nn.Module):
+    """Separate actor and critic MLPs.
+
+    Attributes:
+        action_dim: number of discrete actions, or the action vector's length.
+        discrete: a categorical head when True, else a Gaussian with a state-independent log-std.
+        hidden_sizes, activation: the MLPs' shape.
+        initial_log_std: the Gaussian's initial log standard deviation.
+        obs_ndim: rank of one observation; image-like ones (gymnax's Catch, MinAtar) are
+            flattened before the MLPs.
+    """
+
+    action_dim: int
+    discrete: bool
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "tanh"
+    initial_log_std: float = 0.0
+    obs_ndim: int = 1
+
+    def setup(self):
+        self.actor_torso = MLP(self.hidden_sizes, self.activation)
+        self.critic_torso = MLP(self.hidden_sizes, self.activation)
+        self.policy_head = nn.Dense(self.action_dim, kernel_init=_POLICY_INIT)
+        self.value_head = nn.Dense(1, kernel_init=_VALUE_INIT)
+        if not self.discrete:
+            self.log_std = self.param(
+                "log_std", nn.initializers.constant(self.initial_log_std), (self.action_dim,)
+            )
+
+    def __call__(self, obs: jax.Array) -> tuple[Distribution, jax.Array]:
+        """obs `[..., *obs_shape]` -> (policy over `[...]`, value `[...]`)."""
+        return self.policy(obs), self.value(obs)
+
+    def policy(self, obs: jax.Array) -> Distribution:
+        out = self.policy_head(self.actor_torso(self._flatten(obs)))
+        if self.discrete:
+            return Categorical(logits=out)
+        return DiagGaussian(mean=out, log_std=jnp.broadcast_to(self.log_std, out.shape))
+
+    def value(self, obs: jax.Array) -> jax.Array:
+        return self.value_head(self.critic_torso(self._flatten(obs)))[..., 0]
+
+
+    def _flatten(self, obs: jax.Array) -> jax.Array:
+        batch_shape = obs.shape[: obs.ndim - self.obs_ndim]
+        return obs.reshape(batch_shape + (-1,)).astype(jnp.float32)
+
+
+def flat_init_distribution(
+    network: ActorCritic, obs_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, Callable[[jax.Array], Any]]:
+    """The initial parameters' law as one flat vector: `mean + scale * normal(key, (P,))`.
+
+    Equal in law to `network.init` (the same normal kernels, zero biases, constant log-std),
+    but drawn with one random call instead of one per layer, which keeps compile time down.
+
+    Returns:
+        mean `[P]`, scale `[P]` (float32 numpy) and `unravel`, mapping a flat `[P]` vector to
+        the network's params pytree.
+    """
+    abstract = jax.eval_shape(network.init, jax.random.key(0), jnp.zeros(obs_shape, jnp.float32))
+    means, scales = {}, {}
+
+    def leaf_law(path, leaf):
+        names = [getattr(entry, "key", "") for entry in path]
+        if names[-1] == "kernel":
+            gain = {"policy_head": POLICY_GAIN, "value_head": VALUE_GAIN}.get(
+                names[-2], HIDDEN_GAIN
+            )
+            return np.zeros(leaf.shape), np.full(leaf.shape, gain / math.sqrt(leaf.shape[0]))
+        if names[-1] == "log_std":
+            return np.full(leaf.shape, network.initial_log_std), np.zeros(leaf.shape)
+        return np.zeros(leaf.shape), np.zeros(leaf.shape)
+
+    laws = jax.tree_util.tree_map_with_path(leaf_law, abstract)
+    means = jax.tree.map(lambda law: law[0], laws, is_leaf=lambda x: isinstance(x, tuple))
+    scales = jax.tree.map(lambda law: law[1], laws, is_leaf=lambda x: isinstance(x, tuple))
+    flat_mean, unravel = ravel_pytree(jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), means))
+    flat_scale, _ = ravel_pytree(jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), scales))
+    return np.asarray(flat_mean), np.asarray(flat_scale), unravel

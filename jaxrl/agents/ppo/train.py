@@ -1,0 +1,488 @@
+"""PPO fused into one program: `train = make_train(config, env, env_params)`, then
+`jax.jit(train)(key)`, or `jax.jit(jax.vmap(train))(keys)` for many seeds at once.
+
+The loop (PureJaxRL's, split into named functions as brax does): `collect_rollout` steps
+`num_envs` envs for `num_steps` through the env's batched path, `compute_gae` turns the rollout
+into advantages, and `update_epoch` makes `update_epochs` passes of shuffled minibatch Adam
+steps. `update_step` is one such round; `train` scans it `num_updates` times.
+
+The optimizer sees all parameters as one flat vector (`ravel_pytree`): one Adam update of one
+array instead of one per layer, which shortens compile time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams
+from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
+from jaxrl.agents.ppo.networks import ActorCritic, flat_init_distribution
+from jaxrl.envs import spaces
+from jaxrl.envs.core import Environment, EnvParams
+from jaxrl.gae import compute_gae
+from jaxrl.normalization import RunningStats
+
+Metrics = dict[str, jax.Array]
+
+
+@struct.dataclass
+class Transition:
+    """One step of `num_envs` envs; in a rollout every leaf gains a leading `[T]` axis.
+
+    Attributes:
+        obs: `[N, *obs_shape]`, the raw observation the policy saw (normalised on the way in).
+        action: `[N]` ints or `[N, action_dim]` floats, as sampled (before the env's clipping).
+        log_prob: `[N]`, log-probability of `action`.
+        value: `[N]`, the critic's value of `obs`.
+        reward: `[N]`, as the env returned it.
+        terminated, truncated: `[N]` bool.
+        final_obs: `[N, *obs_shape]`, the raw observation the step produced, before any
+            auto-reset: what a truncated step bootstraps from.
+        episode_return, episode_length: `[N]`, of the episode that ended at this step.
+    """
+
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: jax.Array
+    episode_return: jax.Array
+    episode_length: jax.Array
+
+
+@struct.dataclass
+class RunnerState:
+    """What one update hands to the next.
+
+    Attributes:
+        flat_params: `[P]` float32, the network's parameters as one vector.
+        opt_state: Adam's state over `flat_params`.
+        env_state: batched env state, `[N]` leading axis.
+        obs: `[N, *obs_shape]`, raw current observations.
+        obs_stats: running observation statistics (unused unless normalising).
+        return_stats: running statistics of the discounted return (reward scaling).
+        discounted_return: `[N]`, each env's running discounted return.
+        key: PRNG key.
+        update_index: int32 scalar, updates done.
+    """
+
+    flat_params: jax.Array
+    opt_state: optax.OptState
+    env_state: Any
+    obs: jax.Array
+    obs_stats: RunningStats
+    return_stats: RunningStats
+    discounted_return: jax.Array
+    key: jax.Array
+    update_index: jax.Array
+
+
+@struct.dataclass
+class TrainResult:
+    """What `train` returns.
+
+    Attributes:
+        params: the final network parameters (a Flax params pytree for `ActorCritic`).
+        obs_stats: the observation normaliser's statistics, needed by `evaluate` when
+            `config.normalize_observations`.
+        metrics: per-update arrays, each `[num_updates]` (see `update_step`).
+        runner_state: the final training state, to continue training.
+    """
+
+    params: Any
+    obs_stats: RunningStats
+    metrics: Metrics
+    runner_state: RunnerState
+
+
+@struct.dataclass
+class Agent:
+    """The static pieces `make_train` derives from the config and the env.
+
+    Attributes:
+        network: the actor-critic module.
+        unravel: maps the flat `[P]` parameter vector to the network's params pytree.
+        init_mean, init_scale: `[P]`, the initial parameters' law (see
+            `networks.flat_init_distribution`).
+    """
+
+    network: ActorCritic = struct.field(pytree_node=False)
+    unravel: Callable[[jax.Array], Any] = struct.field(pytree_node=False)
+    init_mean: Any = struct.field(pytree_node=False)
+    init_scale: Any = struct.field(pytree_node=False)
+
+    def init_flat_params(self, key: jax.Array) -> jax.Array:
+        """Initial parameters as one `[P]` float32 vector, from a single random draw."""
+        noise = jax.random.normal(key, self.init_mean.shape, jnp.float32)
+        return jnp.asarray(self.init_mean) + jnp.asarray(self.init_scale) * noise
+
+
+def make_network(config: PPOConfig, env: Environment, env_params: EnvParams) -> ActorCritic:
+    """The actor-critic matching the env's action space."""
+    action_space = env.action_space(env_params)
+    discrete = isinstance(action_space, spaces.Discrete)
+    return ActorCritic(
+        action_dim=action_space.n if discrete else action_space.shape[0],
+        discrete=discrete,
+        hidden_sizes=config.hidden_sizes,
+        activation=config.activation,
+        initial_log_std=config.initial_log_std,
+        obs_ndim=len(env.observation_space(env_params).shape),
+    )
+
+
+def make_agent(config: PPOConfig, env: Environment, env_params: EnvParams) -> Agent:
+    network = make_network(config, env, env_params)
+    obs_shape = env.observation_space(env_params).shape
+    init_mean, init_scale, unravel = flat_init_distribution(network, obs_shape)
+    return Agent(network=network, unravel=unravel, init_mean=init_mean, init_scale=init_scale)
+
+
+def make_optimizer(config: PPOConfig, hyperparams: PPOHyperparams) -> optax.GradientTransformation:
+    """Global-norm clipping then Adam, the learning rate annealed linearly to 0 per update."""
+    steps_per_update = config.update_epochs * config.num_minibatches
+    return optax.chain(
+        optax.clip_by_global_norm(hyperparams.max_grad_norm),
+        optax.adam(
+            learning_rate=lambda count: learning_rate_at(
+                config, hyperparams, count // steps_per_update
+            ),
+            eps=1e-5,
+        ),
+    )
+
+
+def learning_rate_at(config: PPOConfig, hyperparams: PPOHyperparams, update_index) -> jax.Array:
+    """The learning rate during update `update_index` (0-based): linear decay to 0 when annealed."""
+    if not config.anneal_lr:
+        return hyperparams.learning_rate
+    return hyperparams.learning_rate * (1.0 - update_index / config.num_updates)
+
+
+def init_runner_state(
+    key: jax.Array,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+) -> RunnerState:
+    """Initial parameters, optimizer state and `num_envs` freshly reset envs."""
+    key_init, key_reset, key_runner = jax.random.split(key, 3)
+    obs, env_state = env.reset_batch(key_reset, config.num_envs, env_params)
+    flat_params = agent.init_flat_params(key_init)
+    return RunnerState(
+        flat_params=flat_params,
+        opt_state=make_optimizer(config, hyperparams).init(flat_params),
+        env_state=env_state,
+        obs=obs,
+        obs_stats=RunningStats.create(obs.shape[1:]),
+        return_stats=RunningStats.create(()),
+        discounted_return=jnp.zeros((config.num_envs,), jnp.float32),
+        key=key_runner,
+        update_index=jnp.zeros((), jnp.int32),
+    )
+
+
+def collect_rollout(
+    runner: RunnerState,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    agent: Agent,
+) -> tuple[RunnerState, Transition]:
+    """Steps all envs `num_steps` times with the current policy: a `[T, N]` Transition."""
+    params = agent.unravel(runner.flat_params)
+    normalize = _observation_normalizer(config, runner.obs_stats)
+
+    def env_step(runner: RunnerState, step_keys: jax.Array) -> tuple[RunnerState, Transition]:
+        key_action, key_env = step_keys
+        policy, value = agent.network.apply(params, normalize(runner.obs))
+        action = policy.sample(key_action)
+        next_obs, env_state, reward, terminated, truncated, info = env.step_batch(
+            key_env, runner.env_state, action, env_params
+        )
+        transition = Transition(
+            obs=runner.obs,
+            action=action,
+            log_prob=policy.log_prob(action),
+            value=value,
+            reward=reward,
+            terminated=terminated,
+            truncated=truncated,
+            final_obs=info["final_observation"],
+            episode_return=info["episode_return"],
+            episode_length=info["episode_length"],
+        )
+        return runner.replace(env_state=env_state, obs=next_obs), transition
+
+    # One split for the whole rollout: every random-number call site costs compile time.
+    keys = jax.random.split(runner.key, 2 * config.num_steps + 1)
+    step_keys = keys[1:].reshape((config.num_steps, 2))
+    return jax.lax.scan(env_step, runner.replace(key=keys[0]), step_keys)
+
+
+def scale_rewards(
+    runner: RunnerState, rollout: Transition, config: PPOConfig, gamma: jax.Array
+) -> tuple[RunnerState, jax.Array]:
+    """Rewards divided by the running std of the discounted return (SB3's VecNormalize)."""
+    if not config.normalize_rewards:
+        return runner, rollout.reward
+
+    def accumulate(discounted, step):
+        reward, done = step
+        discounted = discounted * gamma + reward
+        return discounted * (1.0 - done), discounted
+
+    done = jnp.logical_or(rollout.terminated, rollout.truncated).astype(jnp.float32)
+    discounted_return, returns = jax.lax.scan(
+        accumulate, runner.discounted_return, (rollout.reward, done)
+    )
+    return_stats = runner.return_stats.update(returns)
+    scaled = rollout.reward / jnp.sqrt(return_stats.var + 1e-8)
+    return runner.replace(return_stats=return_stats, discounted_return=discounted_return), scaled
+
+
+def update_epoch(
+    carry: tuple[jax.Array, optax.OptState],
+    key: jax.Array,
+    batch: dict[str, jax.Array],
+    config: PPOConfig,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
+    """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`."""
+    optimizer = make_optimizer(config, hyperparams)
+    # argsort of uniforms: a uniformly random permutation with one random call and one sort.
+    permutation = jnp.argsort(jax.random.uniform(key, (config.batch_size,)))
+    minibatches = jax.tree.map(
+        lambda leaf: leaf[permutation].reshape(
+            (config.num_minibatches, config.minibatch_size) + leaf.shape[1:]
+        ),
+        batch,
+    )
+
+    def loss_fn(flat_params, minibatch):
+        policy, values = agent.network.apply(agent.unravel(flat_params), minibatch["obs"])
+        return ppo_loss(
+            policy,
+            values,
+            minibatch["action"],
+            minibatch["log_prob"],
+            minibatch["value"],
+            minibatch["advantage"],
+            minibatch["target"],
+            hyperparams.clip_eps,
+            hyperparams.vf_coef,
+            hyperparams.ent_coef,
+        )
+
+    def update_minibatch(carry, minibatch):
+        flat_params, opt_state = carry
+        grads, info = jax.grad(loss_fn, has_aux=True)(flat_params, minibatch)
+        updates, opt_state = optimizer.update(grads, opt_state, flat_params)
+        return (optax.apply_updates(flat_params, updates), opt_state), info
+
+    carry, infos = jax.lax.scan(update_minibatch, carry, minibatches)
+    return carry, jax.tree.map(jnp.mean, infos)
+
+
+def update_step(
+    runner: RunnerState,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+) -> tuple[RunnerState, Metrics]:
+    """One PPO update: rollout, GAE, `update_epochs` epochs of minibatch steps.
+
+    Returns:
+        The next runner state and this update's metrics (float32 scalars): `episode_return`
+        and `episode_length` (means over episodes that ended in this rollout, NaN when none
+        did), `episodes` (their count), the loss terms, `approx_kl`, `clip_fraction`,
+        `explained_variance`, `learning_rate` and `env_steps` (total so far).
+    """
+    runner, rollout = collect_rollout(runner, config, env, env_params, agent)
+    # The statistics the rollout's policy saw normalise the whole update's observations.
+    normalize = _observation_normalizer(config, runner.obs_stats)
+    params = agent.unravel(runner.flat_params)
+    next_values = agent.network.apply(
+        params, normalize(rollout.final_obs), method=ActorCritic.value
+    )
+    runner, rewards = scale_rewards(runner, rollout, config, hyperparams.gamma)
+    advantages, targets = compute_gae(
+        rewards,
+        rollout.value,
+        next_values,
+        rollout.terminated,
+        rollout.truncated,
+        hyperparams.gamma,
+        hyperparams.gae_lambda,
+    )
+    batch = {
+        "obs": normalize(rollout.obs),
+        "action": rollout.action,
+        "log_prob": rollout.log_prob,
+        "value": rollout.value,
+        "advantage": advantages,
+        "target": targets,
+    }
+    batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
+    keys = jax.random.split(runner.key, config.update_epochs + 1)
+    key, epoch_keys = keys[0], keys[1:]
+    (flat_params, opt_state), infos = jax.lax.scan(
+        lambda carry, k: update_epoch(carry, k, batch, config, agent, hyperparams),
+        (runner.flat_params, runner.opt_state),
+        epoch_keys,
+    )
+    obs_stats = runner.obs_stats
+    if config.normalize_observations:
+        obs_stats = obs_stats.update(rollout.obs)
+    runner = runner.replace(
+        flat_params=flat_params,
+        opt_state=opt_state,
+        obs_stats=obs_stats,
+        key=key,
+        update_index=runner.update_index + 1,
+    )
+    metrics = {
+        **episode_metrics(rollout),
+        **{name: jnp.mean(value) for name, value in vars(infos).items()},
+        "explained_variance": explained_variance(rollout.value, targets),
+        "learning_rate": learning_rate_at(config, hyperparams, runner.update_index - 1),
+        "env_steps": (runner.update_index * config.batch_size).astype(jnp.float32),
+    }
+    return runner, metrics
+
+
+def episode_metrics(rollout: Transition) -> Metrics:
+    """Mean return and length of the episodes that ended in `rollout` (NaN when none did)."""
+    ended = jnp.logical_or(rollout.terminated, rollout.truncated)
+    count = jnp.sum(ended.astype(jnp.float32))
+
+    def mean_over_ended(values):
+        total = jnp.sum(jnp.where(ended, values.astype(jnp.float32), 0.0))
+        return jnp.where(count > 0, total / jnp.maximum(count, 1.0), jnp.nan)
+
+    return {
+        "episode_return": mean_over_ended(rollout.episode_return),
+        "episode_length": mean_over_ended(rollout.episode_length),
+        "episodes": count,
+    }
+
+
+def explained_variance(values: jax.Array, targets: jax.Array) -> jax.Array:
+    """1 - Var[targets - values] / Var[targets]; NaN when the targets are constant."""
+    target_var = jnp.var(targets)
+    return jnp.where(target_var > 0, 1.0 - jnp.var(targets - values) / target_var, jnp.nan)
+
+
+def make_train(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    log_callback: Callable[[Metrics], None] | None = None,
+) -> Callable[..., TrainResult]:
+    """Builds PPO's whole training run as a pure function of a key.
+
+    Args:
+        config: a validated PPOConfig.
+        env: a jaxrl environment.
+        env_params: its params; the env's defaults when None.
+        log_callback: called on the host with each update's metrics (a dict of scalars, with
+            the update index under "update"); it only observes, so results are unchanged.
+
+    Returns:
+        `train(key, hyperparams=None) -> TrainResult`: pure and unjitted (jit and vmap it).
+        `hyperparams` (a `PPOHyperparams`, the config's when None) may be batched under vmap
+        to sweep learning rate, clip, entropy coefficient, gamma and lambda in one program.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+
+    def train(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> TrainResult:
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        runner = init_runner_state(key, config, env, env_params, agent, hyperparams)
+
+        def one_update(runner, _):
+            runner, metrics = update_step(runner, config, env, env_params, agent, hyperparams)
+            if log_callback is not None:
+                jax.debug.callback(
+                    log_callback, {**metrics, "update": runner.update_index}, ordered=False
+                )
+            return runner, metrics
+
+        runner, metrics = jax.lax.scan(one_update, runner, None, config.num_updates)
+        return TrainResult(
+            params=agent.unravel(runner.flat_params),
+            obs_stats=runner.obs_stats,
+            metrics=metrics,
+            runner_state=runner,
+        )
+
+    return train
+
+
+def make_evaluate(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    num_episodes: int = 100,
+    deterministic: bool = True,
+) -> Callable[..., jax.Array]:
+    """Builds `evaluate(params, key, obs_stats=None) -> returns [num_episodes]`.
+
+    Runs `num_episodes` envs in parallel for exactly `max_steps` steps (every episode has ended
+    by then), summing each env's rewards up to its first episode end: the cost is bounded by the
+    time limit, with no data-dependent loop. Deterministic actions (argmax, or the Gaussian's
+    mean) unless `deterministic=False`.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    network = make_network(config, env, env_params)
+    horizon = int(env_params.max_steps)
+    if num_episodes < 1:
+        raise ValueError(f"num_episodes={num_episodes}: evaluate at least one episode.")
+
+    def evaluate(params: Any, key: jax.Array, obs_stats: RunningStats | None = None) -> jax.Array:
+        if config.normalize_observations and obs_stats is None:
+            raise ValueError(
+                "This config normalises observations: pass obs_stats=result.obs_stats."
+            )
+        normalize = _observation_normalizer(config, obs_stats)
+        key_reset, key_run = jax.random.split(key)
+        obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
+
+        def step(carry, key_step):
+            obs, env_state, returns, running = carry
+            key_action, key_env = jax.random.split(key_step)
+            policy = network.apply(params, normalize(obs), method=ActorCritic.policy)
+            action = policy.mode() if deterministic else policy.sample(key_action)
+            obs, env_state, reward, terminated, truncated, _ = env.step_batch(
+                key_env, env_state, action, env_params
+            )
+            returns = returns + jnp.where(running, reward, 0.0)
+            running = jnp.logical_and(running, ~jnp.logical_or(terminated, truncated))
+            return (obs, env_state, returns, running), None
+
+        init = (obs, env_state, jnp.zeros(num_episodes), jnp.ones(num_episodes, jnp.bool_))
+        (_, _, returns, _), _ = jax.lax.scan(step, init, jax.random.split(key_run, horizon))
+        return returns
+
+    return evaluate
+
+
+def _observation_normalizer(config: PPOConfig, obs_stats: RunningStats | None):
+    if config.normalize_observations:
+        return obs_stats.normalize
+    return lambda obs: obs.astype(jnp.float32)
+

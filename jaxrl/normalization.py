@@ -1,0 +1,49 @@
+"""Running mean and variance (Chan et al.'s parallel update), for observation and reward scaling."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class RunningStats:
+    """Running statistics of a stream of vectors.
+
+    Attributes:
+        mean: `shape` float32.
+        var: `shape` float32, population variance.
+        count: float32 scalar, samples seen (starts at a tiny epsilon, as Gymnasium's
+            RunningMeanStd does, so the first update is well defined).
+    """
+
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+    @classmethod
+    def create(cls, shape: tuple[int, ...]) -> RunningStats:
+        return cls(
+            mean=jnp.zeros(shape, jnp.float32),
+            var=jnp.ones(shape, jnp.float32),
+            count=jnp.asarray(1e-4, jnp.float32),
+        )
+
+    def update(self, batch: jax.Array) -> RunningStats:
+        """Folds in `batch`, `[..., *shape]`: every leading axis is a sample axis."""
+        event_ndim = self.mean.ndim
+        samples = batch.reshape((-1,) + batch.shape[batch.ndim - event_ndim :])
+        batch_mean = jnp.mean(samples, axis=0)
+        batch_var = jnp.var(samples, axis=0)
+        batch_count = jnp.asarray(samples.shape[0], jnp.float32)
+        delta = batch_mean - self.mean
+        total = self.count + batch_count
+        mean = self.mean + delta * batch_count / total
+        m2 = self.var * self.count + batch_var * batch_count
+        m2 = m2 + jnp.square(delta) * self.count * batch_count / total
+        return RunningStats(mean=mean, var=m2 / total, count=total)
+
+    def normalize(self, x: jax.Array, clip: float = 10.0) -> jax.Array:
+        """(x - mean) / std, clipped to [-clip, clip]."""
+        return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -clip, clip)

@@ -1,0 +1,85 @@
+"""PPO's loss terms on hand-worked values, and the policy distributions."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl.agents.ppo import Categorical, DiagGaussian, ppo_loss
+
+
+def _loss(ratios, advantages, values=None, targets=None, old_values=None):
+    """ppo_loss on a standard-normal policy at action 0, with old log-probs set so that the
+    probability ratios are `ratios`."""
+    n = len(advantages)
+    policy = DiagGaussian(mean=jnp.zeros((n, 1)), log_std=jnp.zeros((n, 1)))
+    log_prob_now = -0.5 * math.log(2 * math.pi)
+    zeros = jnp.zeros(n)
+    return ppo_loss(
+        policy,
+        zeros if values is None else jnp.asarray(values),
+        jnp.zeros((n, 1)),
+        log_prob_now - jnp.log(jnp.asarray(ratios, jnp.float32)),
+        zeros if old_values is None else jnp.asarray(old_values),
+        jnp.asarray(advantages, jnp.float32),
+        zeros if targets is None else jnp.asarray(targets),
+        clip_eps=0.2,
+        vf_coef=0.5,
+        ent_coef=0.0,
+    )
+
+
+def test_clipped_surrogate_hand_worked():
+    # Ratios 0.5 and 1.5 (log-ratio log 0.5, log 1.5), advantages +1, -1 (already normalised:
+    # mean 0, std 1). min(r A, clip(r) A): 0.5 * 1 = 0.5 vs 0.8 -> 0.5; 1.5 * -1 = -1.5 vs
+    # 1.2 * -1 = -1.2 -> -1.5. Policy loss = -mean(0.5, -1.5) = 0.5.
+    _, info = _loss([0.5, 1.5], [1.0, -1.0])
+    np.testing.assert_allclose(info.policy_loss, 0.5, rtol=1e-4)
+    np.testing.assert_allclose(info.clip_fraction, 1.0)
+    # approx KL: mean((r - 1) - log r) over r = 0.5, 1.5.
+    expected_kl = np.mean([(0.5 - 1) - math.log(0.5), (1.5 - 1) - math.log(1.5)])
+    np.testing.assert_allclose(info.approx_kl, expected_kl, rtol=1e-4)
+
+
+def test_clipped_value_loss_hand_worked():
+    # Old value 0, new 1, target 2: clipped value 0.2; max((1-2)^2, (0.2-2)^2) = 3.24 -> 0.5*3.24.
+    _, info = _loss([1.0], [0.0], values=[1.0], targets=[2.0], old_values=[0.0])
+    np.testing.assert_allclose(info.value_loss, 0.5 * 3.24, rtol=1e-5)
+
+
+def test_categorical_log_prob_entropy_and_mode():
+    logits = jnp.log(jnp.array([[0.2, 0.3, 0.5]]))
+    dist = Categorical(logits=logits)
+    np.testing.assert_allclose(dist.log_prob(jnp.array([2])), [math.log(0.5)], rtol=1e-6)
+    entropy = -sum(p * math.log(p) for p in (0.2, 0.3, 0.5))
+    np.testing.assert_allclose(dist.entropy(), [entropy], rtol=1e-6)
+    assert int(dist.mode()[0]) == 2
+    samples = jax.vmap(Categorical(logits=logits[0]).sample)(jax.random.split(jax.random.key(0), 20000))
+    np.testing.assert_allclose(np.bincount(samples, minlength=3) / 20000, [0.2, 0.3, 0.5], atol=0.015)
+
+
+def test_gaussian_log_prob_and_entropy_match_closed_form():
+    dist = DiagGaussian(mean=jnp.array([[1.0, -1.0]]), log_std=jnp.log(jnp.array([[2.0, 0.5]])))
+    action = jnp.array([[2.0, 0.0]])
+    expected = sum(
+        -0.5 * ((a - m) / s) ** 2 - math.log(s) - 0.5 * math.log(2 * math.pi)
+        for a, m, s in [(2.0, 1.0, 2.0), (0.0, -1.0, 0.5)]
+    )
+    np.testing.assert_allclose(dist.log_prob(action), [expected], rtol=1e-6)
+    entropy = sum(0.5 * math.log(2 * math.pi * math.e * s**2) for s in (2.0, 0.5))
+    np.testing.assert_allclose(dist.entropy(), [entropy], rtol=1e-6)
+
+
+@pytest.mark.parametrize("ent_coef", [0.0, 0.1])
+def test_entropy_bonus_enters_with_its_coefficient(ent_coef):
+    n = 4
+    policy = DiagGaussian(mean=jnp.zeros((n, 1)), log_std=jnp.zeros((n, 1)))
+    zeros = jnp.zeros(n)
+    loss, info = ppo_loss(
+        policy, zeros, jnp.zeros((n, 1)), policy.log_prob(jnp.zeros((n, 1))), zeros,
+        jnp.array([1.0, -1.0, 1.0, -1.0]), zeros, 0.2, 0.5, ent_coef,
+    )
+    np.testing.assert_allclose(loss, info.policy_loss + 0.5 * info.value_loss - ent_coef * info.entropy, rtol=1e-6)
+    np.testing.assert_allclose(info.entropy, 0.5 * math.log(2 * math.pi * math.e), rtol=1e-6)
