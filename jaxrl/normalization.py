@@ -46,4 +46,6 @@ class RunningStats:
 
     def normalize(self, x: jax.Array, clip: float = 10.0) -> jax.Array:
         """(x - mean) / std, clipped to [-clip, clip]."""
-        return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -clip, clip)
+        mean = jnp.broadcast_to(self.mean, x.shape)
+        std = jnp.broadcast_to(jnp.sqrt(self.var + 1e-8), x.shape)
+        return jnp.clip((x - mean) / std, -clip, clip)
