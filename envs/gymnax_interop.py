@@ -1,0 +1,235 @@
+"""Gymnax interop: `make("gymnax:<id>")` wraps any gymnax environment as a jaxrl `Environment`.
+
+>>> env, params = envs.make("gymnax:CartPole-v1", max_steps=200)
+>>> params = params.replace(gymnax_params=params.gymnax_params.replace(gravity=9.0))
+
+`GymnaxEnv` composes a gymnax env: its `reset_env`/`step_env` call gymnax's `reset_env`/`step_env`
+(never gymnax's `step`, which auto-resets itself), and the jaxrl base adds what every env shares:
+the time limit, auto-reset, action clipping, final observation and episode statistics. For the
+same key, `step` reproduces gymnax's own `step` (both split the key into step and reset halves, in
+that order), auto-reset included.
+
+Semantics, and where they differ from gymnax:
+- Termination. Since gymnax 1.0, `step_env`'s flag is the natural termination alone and the time
+  limit is a separate `truncated`; it becomes `terminated` unchanged. Before 1.0 (`gymnax<1`),
+  `step_env` returned `done = terminated | time limit`; the wrapper then reports
+  `terminated = done & (time < max_steps_in_episode)`, so a step that both terminates and hits the
+  limit is reported as truncated only. That is the less harmful error: it bootstraps one value on
+  one step at most per episode, where the opposite choice would cut bootstrapping on every episode
+  that merely runs out of time.
+- The time limit. `GymnaxParams.max_steps` starts at gymnax's `max_steps_in_episode` (at
+  `NO_TIME_LIMIT` for params without one: gymnax has no limit then either) and is written back into
+  gymnax's params on every call, so `make("gymnax:...", max_steps=100)` also moves gymnax's own
+  view of the limit (GaussianBandit-misc's observation space is built from it).
+- Observations keep gymnax's shape (Catch-bsuite a 10x5 image, MinAtar `[10, 10, C]`) and are cast
+  to float32; a Discrete observation (FrozenLake-misc) stays an int32 index.
+- Actions are clipped into the action space before gymnax sees them: continuous actions into the
+  box (several gymnax envs do not clip themselves), discrete ones to the nearest valid action.
+- gymnax's own numeric params (gravity, ...) are not `make` overrides; replace them inside
+  `params.gymnax_params` as in the example above. gymnax stores derived constants as fields
+  (CartPole's `total_mass`), so replace those too.
+- DeepSea-bsuite's own `step` carries `total_bad_episodes` and `denoised_return` across resets;
+  the jaxrl base resets the whole gymnax state, so here they count within one episode.
+- gymnax's `info` (e.g. `discount`) is passed through beside the base's entries.
+- gymnax's code runs with implicit rank promotion allowed, as gymnax is written for it, even where
+  the caller sets `jax_numpy_rank_promotion="raise"`.
+- MNISTBandit-bsuite downloads MNIST when gymnax constructs it, so it needs the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.metadata
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.envs import core, spaces
+
+#: `max_steps` for gymnax params without `max_steps_in_episode`: int32's largest value, a limit
+#: no episode reaches.
+NO_TIME_LIMIT = 2**31 - 1
+
+_INSTALL_HINT = "pip install gymnax (or, from a jaxrl checkout, pip install -e '.[gymnax]')"
+
+
+@struct.dataclass
+class GymnaxState(core.EnvState):
+    """A wrapped gymnax env's state.
+
+    Attributes:
+        gymnax_state: the gymnax env's own state; its `time` counts the same steps as `time`.
+    """
+
+    gymnax_state: Any
+
+
+@struct.dataclass
+class GymnaxParams(core.EnvParams):
+    """A wrapped gymnax env's params.
+
+    Attributes:
+        gymnax_params: the gymnax env's own params (traced leaves, so they can be vmapped).
+        max_steps: the time limit; overrides gymnax's `max_steps_in_episode` where it has one.
+    """
+
+    gymnax_params: Any
+
+
+class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
+    """A gymnax environment behind jaxrl's `Environment` interface (see the module docstring)."""
+
+    # gymnax's stochastic envs (MinAtar spawns, DeepSea, bandits) draw from step_env's key.
+    stochastic_step = True
+
+    def __init__(self, gymnax_env: Any, name: str, *, done_includes_time_limit: bool = False):
+        """Wraps `gymnax_env`.
+
+        Args:
+            gymnax_env: a gymnax `Environment` instance.
+            name: the id it was made from, e.g. "CartPole-v1".
+            done_includes_time_limit: whether `step_env`'s flag also fires at the time limit
+                (gymnax before 1.0).
+
+        Raises:
+            ValueError: when the env's action or observation space is not a Discrete or a Box.
+        """
+        self.gymnax_env = gymnax_env
+        self._name = name
+        gymnax_default = gymnax_env.default_params
+        self._has_time_limit = _has_field(gymnax_default, "max_steps_in_episode")
+        self._done_includes_time_limit = done_includes_time_limit and self._has_time_limit
+        self._default_max_steps = (
+            int(gymnax_default.max_steps_in_episode) if self._has_time_limit else NO_TIME_LIMIT
+        )
+        # Converting the default spaces now turns an unsupported space into an error at make time.
+        self.action_space()
+        self._index_observation = isinstance(self.observation_space(), spaces.Discrete)
+
+    @property
+    def name(self) -> str:
+        return f"gymnax:{self._name}"
+
+    @property
+    def default_params(self) -> GymnaxParams:
+        return GymnaxParams(
+            gymnax_params=self.gymnax_env.default_params, max_steps=self._default_max_steps
+        )
+
+    def reset_env(self, key: jax.Array, params: GymnaxParams) -> tuple[jax.Array, GymnaxState]:
+        with _gymnax_numerics():
+            obs, gymnax_state = self.gymnax_env.reset_env(key, self._gymnax_params(params))
+        return self._observation(obs), GymnaxState(gymnax_state=_strong_arrays(gymnax_state))
+
+    def step_env(self, key, state: GymnaxState, action, params: GymnaxParams):
+        gymnax_params = self._gymnax_params(params)
+        with _gymnax_numerics():
+            obs, gymnax_state, reward, done, info = self.gymnax_env.step_env(
+                key, state.gymnax_state, action, gymnax_params
+            )
+        terminated = jnp.asarray(done, jnp.bool_)
+        if self._done_includes_time_limit:
+            terminated = terminated & (gymnax_state.time < gymnax_params.max_steps_in_episode)
+        next_state = state.replace(gymnax_state=_strong_arrays(gymnax_state))
+        return self._observation(obs), next_state, reward, terminated, dict(info)
+
+    def action_space(self, params: GymnaxParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        with _gymnax_numerics():
+            space = self.gymnax_env.action_space(self._gymnax_params(params))
+        return _convert_space(space, self.name, "action", observation=False)
+
+    def observation_space(self, params: GymnaxParams | None = None) -> spaces.Space:
+        params = self.default_params if params is None else params
+        with _gymnax_numerics():
+            space = self.gymnax_env.observation_space(self._gymnax_params(params))
+        return _convert_space(space, self.name, "observation", observation=True)
+
+    def _gymnax_params(self, params: GymnaxParams) -> Any:
+        """gymnax's params with `max_steps` as their time limit, the one limit both sides see."""
+        if not self._has_time_limit:
+            return params.gymnax_params
+        # Keep the field's dtype: BernoulliBandit's is a float that meets floats in `lax.select`.
+        dtype = jnp.result_type(params.gymnax_params.max_steps_in_episode)
+        return params.gymnax_params.replace(
+            max_steps_in_episode=jnp.asarray(params.max_steps, dtype)
+        )
+
+    def _observation(self, obs: jax.Array) -> jax.Array:
+        return jnp.asarray(obs, jnp.int32 if self._index_observation else jnp.float32)
+
+
+def make_gymnax(gymnax_id: str) -> GymnaxEnv:
+    """Builds gymnax's `gymnax_id` (e.g. "CartPole-v1") wrapped as a jaxrl `Environment`.
+
+    Raises:
+        ImportError: gymnax is not installed (the message names the pip command).
+        ValueError: `gymnax_id` is not a registered gymnax id (the message names close ones).
+    """
+    try:
+        import gymnax
+    except ImportError as error:
+        raise ImportError(f"'gymnax:{gymnax_id}' needs gymnax: {_INSTALL_HINT}.") from error
+    if gymnax_id not in gymnax.registered_envs:
+        raise ValueError(_unknown_id_message(gymnax_id, list(gymnax.registered_envs)))
+    gymnax_env, _ = gymnax.make(gymnax_id)
+    return GymnaxEnv(
+        gymnax_env, gymnax_id, done_includes_time_limit=_gymnax_major_version() < 1
+    )
+
+
+def _unknown_id_message(gymnax_id: str, ids: list[str]) -> str:
+    close = difflib.get_close_matches(gymnax_id, ids, n=3, cutoff=0.5)
+    if not close:
+        lowered = {i.lower(): i for i in ids}
+        close = [lowered[m] for m in difflib.get_close_matches(gymnax_id.lower(), lowered, n=3)]
+    hint = f"did you mean {' or '.join(repr(f'gymnax:{c}') for c in close)}? " if close else ""
+    return (
+        f"Unknown gymnax id {gymnax_id!r}: {hint}"
+        "List the ids with `import gymnax; print(gymnax.registered_envs)`."
+    )
+
+
+def _gymnax_major_version() -> int:
+    try:
+        version = importlib.metadata.version("gymnax")
+    except importlib.metadata.PackageNotFoundError:
+        # A source tree without package metadata: assume the current API.
+        return 1
+    return int(version.split(".")[0])
+
+
+def _gymnax_numerics():
+    """gymnax's own code relies on implicit rank promotion (Swimmer-misc subtracts `[2]` from
+    `[5, 2]`), which a caller's `jax_numpy_rank_promotion="raise"` would reject."""
+    return jax.numpy_rank_promotion("allow")
+
+
+def _has_field(params: Any, name: str) -> bool:
+    return dataclasses.is_dataclass(params) and name in {
+        f.name for f in dataclasses.fields(params)
+    }
+
+
+def _strong_arrays(tree: Any) -> Any:
+    """Leaves as arrays with a fixed dtype: gymnax's reset states hold Python ints (`time=0`),
+    which would otherwise differ in type from the stepped state in `jnp.where` and scan carries."""
+    return jax.tree.map(lambda leaf: jnp.asarray(leaf, jnp.asarray(leaf).dtype), tree)
+
+
+def _convert_space(space: Any, env_name: str, role: str, *, observation: bool) -> spaces.Space:
+    """gymnax's Discrete/Box as jaxrl's; observation Boxes become float32 like the observations."""
+    from gymnax.environments import spaces as gymnax_spaces
+
+    if isinstance(space, gymnax_spaces.Discrete):
+        return spaces.Discrete(int(space.n))
+    if isinstance(space, gymnax_spaces.Box):
+        dtype = jnp.float32 if observation else space.dtype
+        return spaces.Box(space.low, space.high, tuple(space.shape), dtype)
+    raise ValueError(
+        f"{env_name}: its {role} space is a gymnax {type(space).__name__}; jaxrl wraps envs "
+        "whose spaces are Discrete or Box."
+    )
