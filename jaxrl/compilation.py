@@ -1,0 +1,47 @@
+"""Compiling a whole training program once, with compile-time-friendly XLA options on the CPU."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+from flax import struct
+
+# Measured on a 2-core CPU: these cut PPO's compile by ~0.5 s at unchanged run time. They apply
+# to one program's compile, never process-wide, and only on the CPU backend.
+CPU_FAST_COMPILE_OPTIONS = {
+    "xla_backend_optimization_level": 1,
+    "xla_cpu_opt_preset": "CPU_OPT_PRESET_FAST_COMPILE",
+}
+
+
+@struct.dataclass
+class CompileTimes:
+    """Seconds spent tracing (to StableHLO) and compiling (XLA)."""
+
+    trace_s: float = struct.field(pytree_node=False)
+    compile_s: float = struct.field(pytree_node=False)
+
+
+def compile_program(
+    fn: Callable[..., Any], *example_args: Any, fast_compile: bool = True
+) -> tuple[Callable[..., Any], CompileTimes]:
+    """`jax.jit(fn)` lowered and compiled for `example_args`' shapes, with its timings.
+
+    Args:
+        fn: a pure function (e.g. `train` or `jax.vmap(train)`).
+        *example_args: arguments whose shapes and dtypes the program is compiled for.
+        fast_compile: use `CPU_FAST_COMPILE_OPTIONS` when the default backend is the CPU.
+
+    Returns:
+        The compiled program (call it with arguments of the same shapes) and its compile times.
+    """
+    start = time.perf_counter()
+    lowered = jax.jit(fn).lower(*example_args)
+    traced = time.perf_counter()
+    options = CPU_FAST_COMPILE_OPTIONS if fast_compile and jax.default_backend() == "cpu" else {}
+    compiled = lowered.compile(compiler_options=options)
+    done = time.perf_counter()
+    return compiled, CompileTimes(trace_s=traced - start, compile_s=done - traced)
