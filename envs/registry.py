@@ -85,24 +85,61 @@ def _unknown_id_message(env_id: str) -> str:
 
 
 def _apply_overrides(env_id: str, params: EnvParams, overrides: dict[str, Any]) -> EnvParams:
-    fields = [f.name for f in dataclasses.fields(params)]
-    checked = {}
+    """Replaces fields of `params`; a name that is not a field of `params` itself may name a
+    field of a params dataclass nested one level down (e.g. a wrapped gymnax env's params)."""
+    top, nested = {}, {}
     for name, value in overrides.items():
-        if name not in fields:
+        owner = _owner_of(params, name)
+        if owner is None:
             raise ValueError(
-                f"{env_id} has no parameter {name!r}; valid parameters: {', '.join(fields)}."
+                f"{env_id} has no parameter {name!r}; valid parameters: "
+                f"{', '.join(_parameter_names(params))}."
             )
-        default = getattr(params, name)
-        is_numeric = isinstance(value, (numbers.Real, np.ndarray, jax.Array))
-        if not is_numeric:
-            raise ValueError(
-                f"{env_id} parameter {name}={value!r}: expected a number or array like the "
-                f"default {default!r}."
-            )
-        if isinstance(default, int) and not isinstance(default, bool) and np.ndim(value) == 0:
-            if float(value) != int(value):
-                raise ValueError(f"{env_id} parameter {name}={value!r}: expected an integer.")
-            if isinstance(value, numbers.Real):
-                value = int(value)
-        checked[name] = value
-    return params.replace(**checked)
+        value = _checked_value(env_id, name, getattr(owner[1], name), value)
+        if owner[0] is None:
+            top[name] = value
+        else:
+            nested.setdefault(owner[0], {})[name] = value
+    for field_name, changes in nested.items():
+        top[field_name] = getattr(params, field_name).replace(**changes)
+    return params.replace(**top)
+
+
+def _nested_params(params: Any) -> dict[str, Any]:
+    return {
+        f.name: getattr(params, f.name)
+        for f in dataclasses.fields(params)
+        if dataclasses.is_dataclass(getattr(params, f.name))
+    }
+
+
+def _owner_of(params: Any, name: str) -> tuple[str | None, Any] | None:
+    """(None, params) when `name` is a field of params, (field, nested) when of a nested one."""
+    if name in {f.name for f in dataclasses.fields(params)} and name not in _nested_params(params):
+        return None, params
+    for field_name, nested in _nested_params(params).items():
+        if name in {f.name for f in dataclasses.fields(nested)}:
+            return field_name, nested
+    return None
+
+
+def _parameter_names(params: Any) -> list[str]:
+    nested = _nested_params(params)
+    names = [f.name for f in dataclasses.fields(params) if f.name not in nested]
+    for value in nested.values():
+        names += [f.name for f in dataclasses.fields(value)]
+    return names
+
+
+def _checked_value(env_id: str, name: str, default: Any, value: Any) -> Any:
+    if not isinstance(value, (numbers.Real, np.ndarray, jax.Array)):
+        raise ValueError(
+            f"{env_id} parameter {name}={value!r}: expected a number or array like the "
+            f"default {default!r}."
+        )
+    if isinstance(default, int) and not isinstance(default, bool) and np.ndim(value) == 0:
+        if float(value) != int(value):
+            raise ValueError(f"{env_id} parameter {name}={value!r}: expected an integer.")
+        if isinstance(value, numbers.Real):
+            value = int(value)
+    return value
