@@ -195,8 +195,8 @@ class Environment(Generic[StateT, ParamsT]):
         """
         params = self.default_params if params is None else params
         num_envs = action.shape[0]
-        pool_size = default_reset_pool_size(num_envs) if reset_pool_size is None else int(
-            reset_pool_size
+        pool_size = (
+            default_reset_pool_size(num_envs) if reset_pool_size is None else int(reset_pool_size)
         )
         pool_size = max(1, min(pool_size, num_envs))
         if self.stochastic_step:
@@ -258,9 +258,7 @@ def default_reset_pool_size(num_envs: int) -> int:
 
 
 def _zero_episode_counters(state: StateT) -> StateT:
-    return state.replace(
-        time=jnp.zeros((), jnp.int32), episode_return=jnp.zeros((), jnp.float32)
-    )
+    return state.replace(time=jnp.zeros((), jnp.int32), episode_return=jnp.zeros((), jnp.float32))
 
 
 def _select(condition: jax.Array, on_true: Any, on_false: Any) -> Any:

@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     per_seed = returns.mean(axis=1)
 
     metrics = {name: np.asarray(value).tolist() for name, value in result.metrics.items()}
-    write_json_atomically(out / "config.json", {"env_id": args.env_id, **dataclasses.asdict(config)})
+    write_json_atomically(
+        out / "config.json", {"env_id": args.env_id, **dataclasses.asdict(config)}
+    )
     write_json_atomically(out / "metrics.json", metrics)
     write_json_atomically(
         out / "evaluation.json",

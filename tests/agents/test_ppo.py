@@ -3,7 +3,6 @@ learning (CartPole solved by the default config)."""
 
 import chex
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -29,6 +28,11 @@ def cartpole():
 def tiny_train(cartpole):
     env, params = cartpole
     return jax.jit(ppo.make_train(TINY, env, params))
+
+
+def _at(tree, i):
+    """Element i of every leaf's leading axis."""
+    return jax.tree.map(lambda leaf: leaf[i], tree)
 
 
 def _assert_trees_close(a, b, rtol=1e-5, atol=1e-6):
@@ -64,12 +68,25 @@ def test_derived_sizes():
 
 def test_metrics_have_one_entry_per_update(tiny_train):
     result = tiny_train(jax.random.key(0))
-    for name in ("episode_return", "episode_length", "episodes", "total_loss", "policy_loss",
-                 "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance",
-                 "learning_rate", "env_steps"):
+    for name in (
+        "episode_return",
+        "episode_length",
+        "episodes",
+        "total_loss",
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "approx_kl",
+        "clip_fraction",
+        "explained_variance",
+        "learning_rate",
+        "env_steps",
+    ):
         assert result.metrics[name].shape == (TINY.num_updates,), name
     np.testing.assert_array_equal(result.metrics["env_steps"], [64, 128, 192])
-    np.testing.assert_allclose(result.metrics["learning_rate"], 2.5e-4 * np.array([1, 2 / 3, 1 / 3]), rtol=1e-6)
+    np.testing.assert_allclose(
+        result.metrics["learning_rate"], 2.5e-4 * np.array([1, 2 / 3, 1 / 3]), rtol=1e-6
+    )
 
 
 def test_same_key_gives_identical_results(tiny_train):
@@ -87,8 +104,8 @@ def test_vmap_over_seeds_equals_separate_runs(cartpole, tiny_train):
     batched = jax.jit(jax.vmap(ppo.make_train(TINY, env, params)))(keys)
     for i, key in enumerate(keys):
         single = tiny_train(key)
-        _assert_trees_close(jax.tree.map(lambda x: x[i], batched.metrics), single.metrics, 1e-4, 1e-5)
-        _assert_trees_close(jax.tree.map(lambda x: x[i], batched.params), single.params, 1e-4, 1e-5)
+        _assert_trees_close(_at(batched.metrics, i), single.metrics, 1e-4, 1e-5)
+        _assert_trees_close(_at(batched.params, i), single.params, 1e-4, 1e-5)
 
 
 def test_hyperparameter_sweep_is_one_program_equal_to_separate_runs(cartpole):
@@ -99,7 +116,7 @@ def test_hyperparameter_sweep_is_one_program_equal_to_separate_runs(cartpole):
     swept = jax.jit(jax.vmap(ppo.make_train(TINY, env, params), in_axes=(None, 0)))(key, grid)
     for i, point in enumerate(points):
         single = jax.jit(ppo.make_train(TINY.replace(**point), env, params))(key)
-        _assert_trees_close(jax.tree.map(lambda x: x[i], swept.params), single.params, 1e-4, 1e-5)
+        _assert_trees_close(_at(swept.params, i), single.params, 1e-4, 1e-5)
 
 
 def test_hyperparams_grid_rejects_bad_values():

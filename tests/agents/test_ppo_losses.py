@@ -56,8 +56,12 @@ def test_categorical_log_prob_entropy_and_mode():
     entropy = -sum(p * math.log(p) for p in (0.2, 0.3, 0.5))
     np.testing.assert_allclose(dist.entropy(), [entropy], rtol=1e-6)
     assert int(dist.mode()[0]) == 2
-    samples = jax.vmap(Categorical(logits=logits[0]).sample)(jax.random.split(jax.random.key(0), 20000))
-    np.testing.assert_allclose(np.bincount(samples, minlength=3) / 20000, [0.2, 0.3, 0.5], atol=0.015)
+    samples = jax.vmap(Categorical(logits=logits[0]).sample)(
+        jax.random.split(jax.random.key(0), 20000)
+    )
+    np.testing.assert_allclose(
+        np.bincount(samples, minlength=3) / 20000, [0.2, 0.3, 0.5], atol=0.015
+    )
 
 
 def test_gaussian_log_prob_and_entropy_match_closed_form():
@@ -78,8 +82,18 @@ def test_entropy_bonus_enters_with_its_coefficient(ent_coef):
     policy = DiagGaussian(mean=jnp.zeros((n, 1)), log_std=jnp.zeros((n, 1)))
     zeros = jnp.zeros(n)
     loss, info = ppo_loss(
-        policy, zeros, jnp.zeros((n, 1)), policy.log_prob(jnp.zeros((n, 1))), zeros,
-        jnp.array([1.0, -1.0, 1.0, -1.0]), zeros, 0.2, 0.5, ent_coef,
+        policy,
+        zeros,
+        jnp.zeros((n, 1)),
+        policy.log_prob(jnp.zeros((n, 1))),
+        zeros,
+        jnp.array([1.0, -1.0, 1.0, -1.0]),
+        zeros,
+        0.2,
+        0.5,
+        ent_coef,
     )
-    np.testing.assert_allclose(loss, info.policy_loss + 0.5 * info.value_loss - ent_coef * info.entropy, rtol=1e-6)
+    np.testing.assert_allclose(
+        loss, info.policy_loss + 0.5 * info.value_loss - ent_coef * info.entropy, rtol=1e-6
+    )
     np.testing.assert_allclose(info.entropy, 0.5 * math.log(2 * math.pi * math.e), rtol=1e-6)

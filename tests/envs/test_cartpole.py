@@ -33,7 +33,7 @@ def test_one_step_parity_over_random_states_and_actions():
     _, _, reward, terminated, truncated, info = step(jax.random.key(0), states, actions, params)
 
     expected_obs, expected_reward, expected_terminated = [], [], []
-    for row, action in zip(rows, actions):
+    for row, action in zip(rows, actions, strict=True):
         reference.state = row.astype(np.float64)
         obs, r, term, trunc, _ = reference.step(int(action))
         reference.steps_beyond_terminated = None
@@ -41,7 +41,9 @@ def test_one_step_parity_over_random_states_and_actions():
         expected_reward.append(r)
         expected_terminated.append(term)
         assert not trunc
-    np.testing.assert_allclose(info["final_observation"], np.array(expected_obs), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        info["final_observation"], np.array(expected_obs), rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_array_equal(reward, np.array(expected_reward, np.float32))
     # float32 may flip the flag for a state within rounding of a threshold; none is here by much.
     thresholds = np.array([params.x_threshold, np.inf, params.theta_threshold_radians, np.inf])
@@ -89,7 +91,9 @@ def test_whole_episodes_match_gymnasium_in_float64():
 
 def test_initial_state_distribution_is_uniform_005():
     env, params = envs.make(ENV_ID)
-    obs, state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(jax.random.key(1), 20000), params)
+    obs, state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(jax.random.key(1), 20000), params
+    )
     obs = np.asarray(obs)
     assert np.all(np.abs(obs) <= 0.05)
     np.testing.assert_allclose(obs.mean(0), 0.0, atol=0.0015)

@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 
 from jaxrl import envs
-from jaxrl.envs import spaces
 
 ENV_IDS = envs.registered()
+
+
+def _at(tree, i):
+    """Element i of every leaf's leading axis."""
+    return jax.tree.map(lambda leaf: leaf[i], tree)
 
 
 def _random_actions(env, params, key, num):
@@ -65,10 +69,8 @@ def test_vmap_equals_loop(env_id):
     batched = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))(keys, state, actions, params)
     step = jax.jit(env.step)
     for i in range(num):
-        single = step(keys[i], jax.tree.map(lambda x: x[i], state), actions[i], params)
-        chex.assert_trees_all_close(
-            jax.tree.map(lambda x: x[i], batched), single, rtol=1e-5, atol=1e-6
-        )
+        single = step(keys[i], _at(state, i), actions[i], params)
+        chex.assert_trees_all_close(_at(batched, i), single, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -86,9 +88,13 @@ def test_auto_reset_keeps_the_final_observation(env_id):
     np.testing.assert_allclose(info["episode_return"], reward, rtol=1e-6)
     # The same step without the time limit produces the final observation and goes on.
     going_on = state.replace(time=jnp.int32(0))
-    obs2, _, _, _, truncated2, info2 = jax.jit(env.step)(jax.random.key(2), going_on, action, params)
+    obs2, _, _, _, truncated2, info2 = jax.jit(env.step)(
+        jax.random.key(2), going_on, action, params
+    )
     np.testing.assert_allclose(info["final_observation"], info2["final_observation"], atol=1e-6)
-    if not bool(truncated2) and not bool(jax.jit(env.step)(jax.random.key(2), going_on, action, params)[3]):
+    if not bool(truncated2) and not bool(
+        jax.jit(env.step)(jax.random.key(2), going_on, action, params)[3]
+    ):
         np.testing.assert_array_equal(obs2, info2["final_observation"])
 
 
@@ -110,11 +116,13 @@ def test_vmap_over_params(env_id):
     keys = jax.random.split(jax.random.key(0), 3)
     obs, state = jax.vmap(env.reset, in_axes=(0, in_axes))(keys, batched_params)
     actions = _random_actions(env, params, jax.random.key(1), 3)
-    out = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, in_axes)))(keys, state, actions, batched_params)
+    out = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, in_axes)))(
+        keys, state, actions, batched_params
+    )
     for i in range(3):
         single_params = params.replace(**{name: values[i]})
-        single = env.step(keys[i], jax.tree.map(lambda x: x[i], state), actions[i], single_params)
-        chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], out), single, rtol=1e-5, atol=1e-6)
+        single = env.step(keys[i], _at(state, i), actions[i], single_params)
+        chex.assert_trees_all_close(_at(out, i), single, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

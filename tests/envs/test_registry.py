@@ -6,8 +6,14 @@ import pytest
 from jaxrl import envs
 
 BUILTIN = {
-    "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Acrobot-v1", "Pendulum-v1",
-    "GridWorld-OpenRoom-v0", "GridWorld-FourRooms-v0", "GridWorld-CliffWalking-v0",
+    "CartPole-v1",
+    "MountainCar-v0",
+    "MountainCarContinuous-v0",
+    "Acrobot-v1",
+    "Pendulum-v1",
+    "GridWorld-OpenRoom-v0",
+    "GridWorld-FourRooms-v0",
+    "GridWorld-CliffWalking-v0",
 }
 
 

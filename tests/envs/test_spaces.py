@@ -26,7 +26,9 @@ def test_discrete_rejects_an_empty_space():
 
 
 def test_box_samples_inside_finite_bounds_and_finite_values_outside():
-    space = Box(low=np.array([-1.0, 0.0, -np.inf]), high=np.array([1.0, np.inf, np.inf]), shape=(3,))
+    space = Box(
+        low=np.array([-1.0, 0.0, -np.inf]), high=np.array([1.0, np.inf, np.inf]), shape=(3,)
+    )
     samples = np.asarray(jax.vmap(space.sample)(jax.random.split(jax.random.key(0), 2000)))
     assert np.all((samples[:, 0] >= -1) & (samples[:, 0] <= 1))
     assert np.all(samples[:, 1] >= 0) and np.all(np.isfinite(samples))

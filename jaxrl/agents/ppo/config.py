@@ -81,14 +81,17 @@ class PPOConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
-        for name in ("total_timesteps", "num_envs", "num_steps", "update_epochs",
-                     "num_minibatches"):
+        for name in (
+            "total_timesteps",
+            "num_envs",
+            "num_steps",
+            "update_epochs",
+            "num_minibatches",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"PPOConfig.{name}={value!r}: must be a positive integer.")
-        if not self.hidden_sizes or any(
-            not isinstance(h, int) or h < 1 for h in self.hidden_sizes
-        ):
+        if not self.hidden_sizes or any(not isinstance(h, int) or h < 1 for h in self.hidden_sizes):
             raise ValueError(
                 f"PPOConfig.hidden_sizes={self.hidden_sizes!r}: give positive layer widths, "
                 "e.g. (64, 64)."
@@ -185,7 +188,7 @@ def hyperparams_grid(
     """
     validate_hyperparams(values)
     names = list(values)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*values.values())]
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
     base = {name: getattr(config, name) for name in NUMERIC_FIELDS}
     batched = {
         name: jnp.asarray([{**base, **point}[name] for point in points], jnp.float32)

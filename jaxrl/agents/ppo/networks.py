@@ -123,7 +123,6 @@ class ActorCritic(nn.Module):
     def value(self, obs: jax.Array) -> jax.Array:
         return self.value_head(self.critic_torso(self._flatten(obs)))[..., 0]
 
-
     def _flatten(self, obs: jax.Array) -> jax.Array:
         batch_shape = obs.shape[: obs.ndim - self.obs_ndim]
         return obs.reshape(batch_shape + (-1,)).astype(jnp.float32)

@@ -485,4 +485,3 @@ def _observation_normalizer(config: PPOConfig, obs_stats: RunningStats | None):
     if config.normalize_observations:
         return obs_stats.normalize
     return lambda obs: obs.astype(jnp.float32)
-
