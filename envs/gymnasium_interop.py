@@ -1,0 +1,242 @@
+"""Gymnasium adapters: every jaxrl env as a `gymnasium.Env` and a `gymnasium.vector.VectorEnv`.
+
+    import gymnasium as gym
+    import jaxrl.envs.gymnasium_interop  # registers "jaxrl/<id>" for every registered env
+
+    env = gym.make("jaxrl/CartPole-v1")
+    vec = gym.make_vec("jaxrl/CartPole-v1", num_envs=4096, vectorization_mode="vector_entry_point")
+
+Gymnasium's "module:id" form works without the import: `gym.make("jaxrl.envs.gymnasium_interop:
+jaxrl/CartPole-v1")`. Gymnasium is optional: this module is the only one that imports it.
+
+Single env: the state lives on the device; each `step` is one jitted call whose outputs come
+back packed in one array, fetched once (dispatch and one host transfer are the fixed costs).
+The time limit is Gymnasium's: `gym.make` adds its TimeLimit wrapper from the spec's
+`max_episode_steps` (the jaxrl env's own limit is lifted so only that wrapper truncates).
+
+Vector env: all envs step in one jitted call of the env's batched path (`step_batch`), with
+Gymnasium's SAME_STEP autoreset: an env whose episode ended returns the next episode's first
+observation, and `infos["final_obs"]` (masked by `infos["_final_obs"]`) holds the observation
+the step produced, as Gymnasium documents for that mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from jaxrl.envs import registry, spaces
+
+_NO_TIME_LIMIT = 2**31 - 1
+NAMESPACE = "jaxrl"
+
+
+def to_gymnasium_space(space: spaces.Space) -> gymnasium.Space:
+    """A jaxrl space as the Gymnasium space of the same set."""
+    if isinstance(space, spaces.Discrete):
+        return gymnasium.spaces.Discrete(space.n)
+    dtype = np.dtype(space.dtype)
+    low = np.broadcast_to(np.asarray(space.low, dtype), space.shape)
+    high = np.broadcast_to(np.asarray(space.high, dtype), space.shape)
+    return gymnasium.spaces.Box(low=low, high=high, shape=space.shape, dtype=dtype)
+
+
+class GymnasiumEnv(gymnasium.Env):
+    """One jaxrl env behind Gymnasium's `Env` API (reset/step return NumPy values)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
+
+    def __init__(self, env_id: str, render_mode: str | None = None, **overrides: Any):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r}: jaxrl envs render 'rgb_array' only.")
+        self._env, params = registry.make(env_id, **overrides)
+        self._params = params.replace(max_steps=_NO_TIME_LIMIT)
+        self.render_mode = render_mode
+        self.observation_space = to_gymnasium_space(self._env.observation_space(params))
+        self.action_space = to_gymnasium_space(self._env.action_space(params))
+        self._obs_shape = self.observation_space.shape
+        self._obs_size = int(np.prod(self._obs_shape))
+        self._action_dtype = self.action_space.dtype
+        self._key = None
+        self._state = None
+        env, env_params = self._env, self._params
+
+        def reset(key):
+            key, key_reset = jax.random.split(key)
+            obs, state = env.reset(key_reset, env_params)
+            return obs, state, key
+
+        def step(key, state, action):
+            key, key_step = jax.random.split(key)
+            _, state, reward, terminated, truncated, info = env.step(
+                key_step, state, action, env_params
+            )
+            packed = jnp.concatenate(
+                [
+                    jnp.ravel(info["final_observation"]).astype(jnp.float32),
+                    jnp.stack([reward, terminated, truncated]).astype(jnp.float32),
+                ]
+            )
+            return packed, state, key
+
+        self._reset = jax.jit(reset)
+        self._step = jax.jit(step)
+        self._render = jax.jit(lambda state: env.render(state, env_params))
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None or self._key is None:
+            self._key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
+        obs, self._state, self._key = self._reset(self._key)
+        return np.asarray(obs, self.observation_space.dtype), {}
+
+    def step(self, action):
+        if self._state is None:
+            raise RuntimeError("Call reset() before step().")
+        packed, self._state, self._key = self._step(
+            self._key, self._state, np.asarray(action, self._action_dtype)
+        )
+        host = np.asarray(packed)
+        obs = host[: self._obs_size].reshape(self._obs_shape)
+        reward, terminated, truncated = host[self._obs_size :]
+        return (
+            obs.astype(self.observation_space.dtype),
+            float(reward),
+            bool(terminated),
+            bool(truncated),
+            {},
+        )
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        if self._state is None:
+            raise RuntimeError("Call reset() before render().")
+        return np.asarray(self._render(self._state))
+
+
+class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
+    """`num_envs` jaxrl envs stepped in one jitted call, with SAME_STEP autoreset."""
+
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(
+        self,
+        env_id: str,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r}: jaxrl envs render 'rgb_array' only.")
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs={num_envs}: make at least one env.")
+        if max_episode_steps is not None:
+            overrides["max_steps"] = int(max_episode_steps)
+        self._env, self._params = registry.make(env_id, **overrides)
+        self.num_envs = int(num_envs)
+        self.render_mode = render_mode
+        self.single_observation_space = to_gymnasium_space(
+            self._env.observation_space(self._params)
+        )
+        self.single_action_space = to_gymnasium_space(self._env.action_space(self._params))
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._obs_shape = self.single_observation_space.shape
+        self._obs_size = int(np.prod(self._obs_shape))
+        self._key = None
+        self._state = None
+        env, env_params, num = self._env, self._params, self.num_envs
+
+        def reset(key):
+            key, key_reset = jax.random.split(key)
+            obs, state = env.reset_batch(key_reset, num, env_params)
+            return obs, state, key
+
+        def step(key, state, actions):
+            key, key_step = jax.random.split(key)
+            obs, state, reward, terminated, truncated, info = env.step_batch(
+                key_step, state, actions, env_params
+            )
+            packed = jnp.concatenate(
+                [
+                    obs.reshape(num, -1).astype(jnp.float32),
+                    info["final_observation"].reshape(num, -1).astype(jnp.float32),
+                    jnp.stack([reward, terminated, truncated], axis=1).astype(jnp.float32),
+                ],
+                axis=1,
+            )
+            return packed, state, key
+
+        self._reset = jax.jit(reset)
+        self._step = jax.jit(step)
+        self._render = jax.jit(
+            lambda state: env.render(jax.tree.map(lambda x: x[0], state), env_params)
+        )
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        if isinstance(seed, (list, tuple)):
+            seed = seed[0] if seed else None
+        super().reset(seed=seed)
+        if seed is not None or self._key is None:
+            self._key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
+        obs, self._state, self._key = self._reset(self._key)
+        return np.asarray(obs, self.single_observation_space.dtype), {}
+
+    def step(self, actions):
+        if self._state is None:
+            raise RuntimeError("Call reset() before step().")
+        actions = np.asarray(actions, self.single_action_space.dtype)
+        expected = (self.num_envs,) + self.single_action_space.shape
+        if actions.shape != expected:
+            raise ValueError(f"actions of shape {actions.shape}; expected {expected}.")
+        packed, self._state, self._key = self._step(self._key, self._state, actions)
+        host = np.asarray(packed)
+        size = self._obs_size
+        dtype = self.single_observation_space.dtype
+        obs = host[:, :size].reshape((self.num_envs,) + self._obs_shape).astype(dtype)
+        final_obs = host[:, size : 2 * size].reshape((self.num_envs,) + self._obs_shape)
+        rewards = host[:, 2 * size]
+        terminations = host[:, 2 * size + 1].astype(bool)
+        truncations = host[:, 2 * size + 2].astype(bool)
+        ended = terminations | truncations
+        infos = {}
+        if ended.any():
+            infos = {"final_obs": final_obs.astype(dtype), "_final_obs": ended}
+        return obs, rewards, terminations, truncations, infos
+
+    def render(self):
+        """The first env's frame (`rgb_array`)."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._state is None:
+            raise RuntimeError("Call reset() before render().")
+        return np.asarray(self._render(self._state))
+
+
+def register_gymnasium_envs() -> list[str]:
+    """Registers `jaxrl/<id>` with Gymnasium for every registered jaxrl env; returns the ids."""
+    registered = []
+    for env_id in registry.registered():
+        gym_id = f"{NAMESPACE}/{env_id}"
+        if gym_id not in gymnasium.registry:
+            _, params = registry.make(env_id)
+            gymnasium.register(
+                id=gym_id,
+                entry_point=f"{__name__}:GymnasiumEnv",
+                vector_entry_point=f"{__name__}:GymnasiumVectorEnv",
+                max_episode_steps=int(params.max_steps),
+                kwargs={"env_id": env_id},
+            )
+        registered.append(gym_id)
+    return registered
+
+
+register_gymnasium_envs()

@@ -1,0 +1,153 @@
+"""The Gymnasium adapters: the Gym loop verbatim on every env, check_env, the vector env's
+SAME_STEP autoreset, and that `import jaxrl` never imports Gymnasium."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+gym = pytest.importorskip("gymnasium")
+
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+from gymnasium.vector import AutoresetMode  # noqa: E402
+
+import jaxrl.envs.gymnasium_interop as gymnasium_interop  # noqa: E402
+from jaxrl import envs  # noqa: E402
+
+GYM_IDS = [f"jaxrl/{env_id}" for env_id in envs.registered()]
+
+
+@pytest.mark.parametrize("gym_id", GYM_IDS)
+def test_the_gym_loop_runs_verbatim(gym_id):
+    env = gym.make(gym_id)
+    observation, info = env.reset(seed=42)
+    episodes = 0
+    for _ in range(1000):
+        action = env.action_space.sample()
+        observation, reward, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            observation, info = env.reset()
+            episodes += 1
+    env.close()
+    assert env.observation_space.contains(observation)
+    assert episodes >= 1  # every env's time limit is at most 1000 steps
+
+
+@pytest.mark.parametrize("gym_id", GYM_IDS)
+def test_passes_gymnasiums_env_checker(gym_id):
+    check_env(gym.make(gym_id).unwrapped, skip_render_check=True)
+
+
+def test_spec_carries_the_time_limit_and_truncates_there():
+    env = gym.make("jaxrl/MountainCar-v0")
+    assert env.spec.max_episode_steps == 200
+    env.reset(seed=0)
+    for t in range(200):
+        _, reward, terminated, truncated, _ = env.step(1)  # no push: never reaches the goal
+        assert reward == -1.0 and not terminated
+        assert truncated == (t == 199)
+
+
+def test_reset_with_a_seed_is_reproducible():
+    env = gym.make("jaxrl/CartPole-v1")
+    first, _ = env.reset(seed=3)
+    trajectory = [env.step(i % 2)[0] for i in range(5)]
+    again, _ = env.reset(seed=3)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(trajectory, [env.step(i % 2)[0] for i in range(5)])
+    other, _ = env.reset(seed=4)
+    assert not np.array_equal(first, other)
+
+
+def test_single_env_matches_gymnasium_cartpole_dynamics():
+    env = gym.make("jaxrl/CartPole-v1").unwrapped
+    reference = gym.make("CartPole-v1").unwrapped
+    obs, _ = env.reset(seed=0)
+    reference.reset(seed=0)
+    reference.state = obs.astype(np.float64)
+    for t in range(30):
+        mine = env.step(t % 2)
+        theirs = reference.step(t % 2)
+        np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-5, atol=1e-5)
+        assert mine[1:4] == theirs[1:4]
+        if mine[2]:
+            break
+
+
+def test_module_colon_id_form_needs_no_prior_import():
+    code = (
+        "import gymnasium as gym;"
+        "env = gym.make('jaxrl.envs.gymnasium_interop:jaxrl/Pendulum-v1');"
+        "obs, _ = env.reset(seed=0); print(obs.shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(3,)"
+
+
+def test_importing_jaxrl_does_not_import_gymnasium_or_gymnax():
+    code = (
+        "import sys, jaxrl, jaxrl.envs; from jaxrl.agents import ppo;"
+        "print(sorted(m for m in ('gymnasium', 'gymnax', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_vector_env_declares_same_step_autoreset_and_batches_spaces():
+    vec = gym.make_vec("jaxrl/Acrobot-v1", num_envs=8, vectorization_mode="vector_entry_point")
+    assert isinstance(vec.unwrapped, gymnasium_interop.GymnasiumVectorEnv)
+    assert vec.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    assert vec.observation_space.shape == (8, 6)
+    assert vec.single_action_space == gym.spaces.Discrete(3)
+    obs, _ = vec.reset(seed=0)
+    assert obs.shape == (8, 6) and obs.dtype == np.float32
+
+
+def test_vector_env_same_step_autoreset_puts_final_obs_in_infos():
+    vec = gym.make_vec("jaxrl/CartPole-v1", num_envs=16, vectorization_mode="vector_entry_point")
+    obs, _ = vec.reset(seed=1)
+    ended_any = False
+    for _ in range(60):
+        previous = obs
+        obs, rewards, terminations, truncations, infos = vec.step(np.ones(16, np.int64))
+        assert rewards.shape == (16,) and terminations.dtype == bool
+        ended = terminations | truncations
+        if ended.any():
+            ended_any = True
+            mask = infos["_final_obs"]
+            np.testing.assert_array_equal(mask, ended)
+            # The final observation is the pole past its threshold (pushed right all along);
+            # the returned one is a fresh episode's, inside [-0.05, 0.05].
+            final = infos["final_obs"][ended]
+            assert np.all(np.abs(final[:, 2]) > 0.2 - 1e-3) or np.all(np.abs(final[:, 0]) > 2.4)
+            assert np.all(np.abs(obs[ended]) <= 0.05)
+            assert not np.allclose(previous[ended], obs[ended])
+        else:
+            assert "final_obs" not in infos
+    assert ended_any
+
+
+def test_vector_env_honours_max_episode_steps_and_rejects_bad_actions():
+    vec = gym.make_vec(
+        "jaxrl/Pendulum-v1",
+        num_envs=4,
+        vectorization_mode="vector_entry_point",
+        max_episode_steps=10,
+    )
+    vec.reset(seed=0)
+    for t in range(10):
+        _, _, terminations, truncations, _ = vec.step(np.zeros((4, 1), np.float32))
+        assert not terminations.any()
+        assert truncations.all() == (t == 9)
+    with pytest.raises(ValueError, match="expected \\(4, 1\\)"):
+        vec.step(np.zeros((3, 1), np.float32))
+
+
+def test_unknown_ids_and_bad_render_modes_are_clear_errors():
+    with pytest.raises(ValueError, match="Unknown env id"):
+        gymnasium_interop.GymnasiumEnv("CartPol-v1")
+    with pytest.raises(ValueError, match="rgb_array"):
+        gymnasium_interop.GymnasiumEnv("CartPole-v1", render_mode="human")
