@@ -24,6 +24,7 @@ def test_quick_run_writes_every_requested_env_and_size(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["bench.json"]  # no temp file left
     assert written["command"][1:] == argv
     assert written["settings"]["num_envs"] == [1, 16]
+    assert written["settings"]["compiler_options"] == bench_envs.QUICK_COMPILER_OPTIONS
     assert written["hardware"]["cpu"] and written["hardware"]["cpu_count"] >= 1
     assert written["versions"]["jax"] == jax.__version__
     assert written["skipped"] == []
