@@ -3,8 +3,13 @@
     python experiments/train.py                       # CartPole-v1, 8 seeds, on the CPU
     python experiments/train.py Acrobot-v1 --seeds 16 --total-timesteps 200000
 
+The seeds are split over every device (`jaxrl.distributed.shard_seeds`): --seeds must be a
+multiple of the device count. On several hosts, run the same command on each with
+`--distributed --coordinator HOST:PORT --num-processes N --process-id I`.
+
 Prints the compile and run times, each seed's final evaluation return, and writes the config,
-per-update metrics and evaluation to `--out` (default runs/<env>-<time>/), each file atomically.
+per-update metrics and evaluation to `--out` (default runs/<env>-<time>/), each file atomically
+(by process 0 only).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+from jaxrl import distributed  # noqa: E402  (after the platform choice; starts no backend)
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--total-timesteps", type=int, default=None, help="override the config")
     parser.add_argument("--episodes", type=int, default=100, help="evaluation episodes per seed")
     parser.add_argument("--out", type=Path, default=None, help="run directory to write")
+    distributed.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -45,6 +53,7 @@ def write_json_atomically(path: Path, payload: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     process_start = time.perf_counter()
+    distributed.initialize_from_args(args)  # before anything starts JAX's backend
     import jax
     import numpy as np
 
@@ -60,23 +69,26 @@ def main(argv: list[str] | None = None) -> int:
         config = ppo.default_config(args.env_id)
         if args.total_timesteps is not None:
             config = config.replace(total_timesteps=args.total_timesteps)
+        mesh = distributed.make_mesh()
+        distributed.check_divisible(args.seeds, mesh, "seeds")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("runs") / f"{args.env_id}-{stamp}"
 
-    train = jax.vmap(ppo.make_train(config, env, env_params))
+    train = distributed.sharded_vmap(ppo.make_train(config, env, env_params), mesh)
     keys = jax.random.split(jax.random.key(args.seed), args.seeds)
     print(
         f"PPO on {args.env_id}: {args.seeds} seeds x {config.total_timesteps:,} steps "
         f"({config.num_updates} updates of {config.num_envs} envs x {config.num_steps} steps) "
-        f"on {jax.devices()[0].platform}"
+        f"on {mesh.size} {jax.devices()[0].platform} device(s), {jax.process_count()} process(es)"
     )
-    compiled, times = compile_program(train, keys)
+    compiled, times = compile_program(train, keys, None)
     run_start = time.perf_counter()
-    result = jax.block_until_ready(compiled(keys))
+    result = jax.block_until_ready(compiled(keys, None))
     run_s = time.perf_counter() - run_start
+    result = distributed.gather(result)
 
     evaluate = jax.jit(jax.vmap(ppo.make_evaluate(config, env, env_params, args.episodes)))
     eval_keys = jax.random.split(jax.random.key(args.seed + 10_000), args.seeds)
@@ -84,14 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     per_seed = returns.mean(axis=1)
 
     metrics = {name: np.asarray(value).tolist() for name, value in result.metrics.items()}
-    write_json_atomically(
-        out / "config.json", {"env_id": args.env_id, **dataclasses.asdict(config)}
-    )
-    write_json_atomically(out / "metrics.json", metrics)
-    write_json_atomically(
-        out / "evaluation.json",
-        {"episodes_per_seed": args.episodes, "mean_return_per_seed": per_seed.tolist()},
-    )
+    if jax.process_index() == 0:
+        write_json_atomically(
+            out / "config.json", {"env_id": args.env_id, **dataclasses.asdict(config)}
+        )
+        write_json_atomically(out / "metrics.json", metrics)
+        write_json_atomically(
+            out / "evaluation.json",
+            {"episodes_per_seed": args.episodes, "mean_return_per_seed": per_seed.tolist()},
+        )
     print(
         f"trace {times.trace_s:.2f} s, compile {times.compile_s:.2f} s, "
         f"train {run_s:.2f} s ({args.seeds * config.num_updates * config.batch_size / run_s:,.0f}"

@@ -34,9 +34,16 @@ class RunningStats:
         """Folds in `batch`, `[..., *shape]`: every leading axis is a sample axis."""
         event_ndim = self.mean.ndim
         samples = batch.reshape((-1,) + batch.shape[batch.ndim - event_ndim :])
-        batch_mean = jnp.mean(samples, axis=0)
-        batch_var = jnp.var(samples, axis=0)
-        batch_count = jnp.asarray(samples.shape[0], jnp.float32)
+        return self.merge(
+            jnp.mean(samples, axis=0),
+            jnp.var(samples, axis=0),
+            jnp.asarray(samples.shape[0], jnp.float32),
+        )
+
+    def merge(
+        self, batch_mean: jax.Array, batch_var: jax.Array, batch_count: jax.Array
+    ) -> RunningStats:
+        """Folds in a batch given by its moments (Chan et al.'s parallel update)."""
         delta = batch_mean - self.mean
         total = self.count + batch_count
         mean = self.mean + delta * batch_count / total

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 ACTIVATIONS = ("tanh", "relu")
@@ -166,7 +167,7 @@ def validate_hyperparams(values: dict[str, Any]) -> None:
                 f"{', '.join(NUMERIC_FIELDS)}."
             )
         low, high, expected = ranges[name]
-        for v in jnp.ravel(jnp.asarray(value, jnp.float32)).tolist():
+        for v in np.ravel(np.asarray(value, np.float32)).tolist():
             strictly_positive = name in ("learning_rate", "gamma", "clip_eps", "max_grad_norm")
             ok = (v > low if strictly_positive else v >= low) and v <= high
             if not ok or math.isnan(v):

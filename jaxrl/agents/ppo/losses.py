@@ -32,6 +32,7 @@ def ppo_loss(
     clip_eps: jax.typing.ArrayLike,
     vf_coef: jax.typing.ArrayLike,
     ent_coef: jax.typing.ArrayLike,
+    axis_name: str | None = None,
 ) -> tuple[jax.Array, LossInfo]:
     """PPO's loss on a minibatch.
 
@@ -45,6 +46,8 @@ def ppo_loss(
         targets: `[B]`, value targets.
         clip_eps: the ratio clip (also the value clip's radius).
         vf_coef, ent_coef: weights of the value loss and the entropy bonus.
+        axis_name: data parallelism: the minibatch is the union of equal shares held by the
+            shards of this axis, and the advantages are normalised over all of it.
 
     Returns:
         The scalar loss to minimise, and its terms.
@@ -52,7 +55,12 @@ def ppo_loss(
     log_probs = policy.log_prob(actions)
     log_ratio = log_probs - old_log_probs
     ratio = jnp.exp(log_ratio)
-    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    if axis_name is None:
+        mean, std = advantages.mean(), advantages.std()
+    else:
+        mean = jax.lax.pmean(advantages.mean(), axis_name)
+        std = jnp.sqrt(jax.lax.pmean(jnp.mean(jnp.square(advantages - mean)), axis_name))
+    advantages = (advantages - mean) / (std + 1e-8)
     surrogate = ratio * advantages
     clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
     policy_loss = -jnp.mean(jnp.minimum(surrogate, clipped_surrogate))

@@ -8,6 +8,13 @@ steps. `update_step` is one such round; `train` scans it `num_updates` times.
 
 The optimizer sees all parameters as one flat vector (`ravel_pytree`): one Adam update of one
 array instead of one per layer, which shortens compile time.
+
+Data parallelism (`make_train(..., axis_name=...)`, run under `jax.shard_map` by
+`jaxrl.distributed`): each shard steps `num_envs / shards` envs with its own random stream and
+shuffles its own share of the rollout; every minibatch takes an equal share from each shard.
+Gradients, the advantage normalisation, the normalisers' statistics and the metrics are taken
+over all shards together, so parameters stay identical everywhere and one update equals the
+single-device update on the same global minibatches (up to float summation order).
 """
 
 from __future__ import annotations
@@ -175,9 +182,18 @@ def init_runner_state(
     env_params: EnvParams,
     agent: Agent,
     hyperparams: PPOHyperparams,
+    axis_name: str | None = None,
 ) -> RunnerState:
-    """Initial parameters, optimizer state and `num_envs` freshly reset envs."""
+    """Initial parameters, optimizer state and `num_envs` freshly reset envs.
+
+    Under `axis_name` every shard starts from the same parameters, while its envs and its
+    random stream (actions, env noise, shuffling) are its own.
+    """
     key_init, key_reset, key_runner = jax.random.split(key, 3)
+    if axis_name is not None:
+        shard = jax.lax.axis_index(axis_name)
+        key_reset = jax.random.fold_in(key_reset, shard)
+        key_runner = jax.random.fold_in(key_runner, shard)
     obs, env_state = env.reset_batch(key_reset, config.num_envs, env_params)
     flat_params = agent.init_flat_params(key_init)
     return RunnerState(
@@ -232,7 +248,11 @@ def collect_rollout(
 
 
 def scale_rewards(
-    runner: RunnerState, rollout: Transition, config: PPOConfig, gamma: jax.Array
+    runner: RunnerState,
+    rollout: Transition,
+    config: PPOConfig,
+    gamma: jax.Array,
+    axis_name: str | None = None,
 ) -> tuple[RunnerState, jax.Array]:
     """Rewards divided by the running std of the discounted return (SB3's VecNormalize)."""
     if not config.normalize_rewards:
@@ -247,7 +267,7 @@ def scale_rewards(
     discounted_return, returns = jax.lax.scan(
         accumulate, runner.discounted_return, (rollout.reward, done)
     )
-    return_stats = runner.return_stats.update(returns)
+    return_stats = update_stats(runner.return_stats, returns, axis_name)
     scaled = rollout.reward / jnp.sqrt(return_stats.var + 1e-8)
     return runner.replace(return_stats=return_stats, discounted_return=discounted_return), scaled
 
@@ -259,8 +279,13 @@ def update_epoch(
     config: PPOConfig,
     agent: Agent,
     hyperparams: PPOHyperparams,
+    axis_name: str | None = None,
 ) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
-    """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`."""
+    """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`.
+
+    Under `axis_name`, `batch` is this shard's share and `config` the per-shard config: each
+    minibatch is the union of every shard's local minibatch, its gradient their mean.
+    """
     optimizer = make_optimizer(config, hyperparams)
     # argsort of uniforms: a uniformly random permutation with one random call and one sort.
     permutation = jnp.argsort(jax.random.uniform(key, (config.batch_size,)))
@@ -284,11 +309,15 @@ def update_epoch(
             hyperparams.clip_eps,
             hyperparams.vf_coef,
             hyperparams.ent_coef,
+            axis_name=axis_name,
         )
 
     def update_minibatch(carry, minibatch):
         flat_params, opt_state = carry
         grads, info = jax.grad(loss_fn, has_aux=True)(flat_params, minibatch)
+        if axis_name is not None:
+            # Equal shares per shard: the mean of the shards' gradients is the global one.
+            grads, info = jax.lax.pmean((grads, info), axis_name)
         updates, opt_state = optimizer.update(grads, opt_state, flat_params)
         return (optax.apply_updates(flat_params, updates), opt_state), info
 
@@ -303,8 +332,12 @@ def update_step(
     env_params: EnvParams,
     agent: Agent,
     hyperparams: PPOHyperparams,
+    axis_name: str | None = None,
 ) -> tuple[RunnerState, Metrics]:
     """One PPO update: rollout, GAE, `update_epochs` epochs of minibatch steps.
+
+    Under `axis_name`, `config` is the per-shard config (`shard_config`) and `runner` this
+    shard's state; the metrics are over all shards.
 
     Returns:
         The next runner state and this update's metrics (float32 scalars): `episode_return`
@@ -319,7 +352,7 @@ def update_step(
     next_values = agent.network.apply(
         params, normalize(rollout.final_obs), method=ActorCritic.value
     )
-    runner, rewards = scale_rewards(runner, rollout, config, hyperparams.gamma)
+    runner, rewards = scale_rewards(runner, rollout, config, hyperparams.gamma, axis_name)
     advantages, targets = compute_gae(
         rewards,
         rollout.value,
@@ -341,13 +374,13 @@ def update_step(
     keys = jax.random.split(runner.key, config.update_epochs + 1)
     key, epoch_keys = keys[0], keys[1:]
     (flat_params, opt_state), infos = jax.lax.scan(
-        lambda carry, k: update_epoch(carry, k, batch, config, agent, hyperparams),
+        lambda carry, k: update_epoch(carry, k, batch, config, agent, hyperparams, axis_name),
         (runner.flat_params, runner.opt_state),
         epoch_keys,
     )
     obs_stats = runner.obs_stats
     if config.normalize_observations:
-        obs_stats = obs_stats.update(rollout.obs)
+        obs_stats = update_stats(obs_stats, rollout.obs, axis_name)
     runner = runner.replace(
         flat_params=flat_params,
         opt_state=opt_state,
@@ -355,23 +388,25 @@ def update_step(
         key=key,
         update_index=runner.update_index + 1,
     )
+    num_shards = 1 if axis_name is None else jax.lax.axis_size(axis_name)
     metrics = {
-        **episode_metrics(rollout),
+        **episode_metrics(rollout, axis_name),
         **{name: jnp.mean(value) for name, value in vars(infos).items()},
-        "explained_variance": explained_variance(rollout.value, targets),
+        "explained_variance": explained_variance(rollout.value, targets, axis_name),
         "learning_rate": learning_rate_at(config, hyperparams, runner.update_index - 1),
-        "env_steps": (runner.update_index * config.batch_size).astype(jnp.float32),
+        "env_steps": (runner.update_index * config.batch_size * num_shards).astype(jnp.float32),
     }
     return runner, metrics
 
 
-def episode_metrics(rollout: Transition) -> Metrics:
+def episode_metrics(rollout: Transition, axis_name: str | None = None) -> Metrics:
     """Mean return and length of the episodes that ended in `rollout` (NaN when none did)."""
     ended = jnp.logical_or(rollout.terminated, rollout.truncated)
-    count = jnp.sum(ended.astype(jnp.float32))
+    count = _sum_over_shards(jnp.sum(ended.astype(jnp.float32)), axis_name)
 
     def mean_over_ended(values):
         total = jnp.sum(jnp.where(ended, values.astype(jnp.float32), 0.0))
+        total = _sum_over_shards(total, axis_name)
         return jnp.where(count > 0, total / jnp.maximum(count, 1.0), jnp.nan)
 
     return {
@@ -381,10 +416,66 @@ def episode_metrics(rollout: Transition) -> Metrics:
     }
 
 
-def explained_variance(values: jax.Array, targets: jax.Array) -> jax.Array:
+def explained_variance(
+    values: jax.Array, targets: jax.Array, axis_name: str | None = None
+) -> jax.Array:
     """1 - Var[targets - values] / Var[targets]; NaN when the targets are constant."""
-    target_var = jnp.var(targets)
-    return jnp.where(target_var > 0, 1.0 - jnp.var(targets - values) / target_var, jnp.nan)
+    target_var = _variance(targets, axis_name)
+    residual_var = _variance(targets - values, axis_name)
+    return jnp.where(target_var > 0, 1.0 - residual_var / target_var, jnp.nan)
+
+
+def update_stats(
+    stats: RunningStats, batch: jax.Array, axis_name: str | None = None
+) -> RunningStats:
+    """`stats.update(batch)`, where under `axis_name` the batch is every shard's together.
+
+    The shards' batches have equal sizes, so the global batch's mean and variance are means
+    over shards; every shard folds in the same moments and keeps identical statistics.
+    """
+    if axis_name is None:
+        return stats.update(batch)
+    event_ndim = stats.mean.ndim
+    samples = batch.reshape((-1,) + batch.shape[batch.ndim - event_ndim :])
+    batch_mean = jax.lax.pmean(jnp.mean(samples, axis=0), axis_name)
+    batch_var = jax.lax.pmean(jnp.mean(jnp.square(samples - batch_mean[None]), axis=0), axis_name)
+    batch_count = jnp.asarray(samples.shape[0] * jax.lax.axis_size(axis_name), jnp.float32)
+    return stats.merge(batch_mean, batch_var, batch_count)
+
+
+def shard_config(config: PPOConfig, num_shards: int) -> PPOConfig:
+    """The config one of `num_shards` data-parallel shards runs: `num_envs / num_shards` envs.
+
+    `total_timesteps` is divided too, so the number of updates (and the learning-rate schedule)
+    is the single-device run's. Raises a one-line ValueError naming the fix when the envs or a
+    minibatch do not split evenly.
+    """
+    if config.num_envs % num_shards:
+        raise ValueError(
+            f"num_envs={config.num_envs} does not split over {num_shards} devices; use a "
+            f"multiple of {num_shards} (e.g. {num_shards * -(-config.num_envs // num_shards)})."
+        )
+    num_envs = config.num_envs // num_shards
+    if (num_envs * config.num_steps) % config.num_minibatches:
+        raise ValueError(
+            f"each of {num_shards} devices holds {num_envs} envs x {config.num_steps} steps = "
+            f"{num_envs * config.num_steps} transitions, which do not split into "
+            f"num_minibatches={config.num_minibatches}; change num_envs, num_steps or "
+            "num_minibatches."
+        )
+    return config.replace(num_envs=num_envs, total_timesteps=config.total_timesteps // num_shards)
+
+
+def _sum_over_shards(x: jax.Array, axis_name: str | None) -> jax.Array:
+    return x if axis_name is None else jax.lax.psum(x, axis_name)
+
+
+def _variance(x: jax.Array, axis_name: str | None) -> jax.Array:
+    """Population variance of `x`'s entries, over all shards under `axis_name` (equal sizes)."""
+    if axis_name is None:
+        return jnp.var(x)
+    mean = jax.lax.pmean(jnp.mean(x), axis_name)
+    return jax.lax.pmean(jnp.mean(jnp.square(x - mean)), axis_name)
 
 
 def make_train(
@@ -392,6 +483,7 @@ def make_train(
     env: Environment,
     env_params: EnvParams | None = None,
     log_callback: Callable[[Metrics], None] | None = None,
+    axis_name: str | None = None,
 ) -> Callable[..., TrainResult]:
     """Builds PPO's whole training run as a pure function of a key.
 
@@ -401,6 +493,11 @@ def make_train(
         env_params: its params; the env's defaults when None.
         log_callback: called on the host with each update's metrics (a dict of scalars, with
             the update index under "update"); it only observes, so results are unchanged.
+            Under `axis_name` every shard calls it, with the same metrics.
+        axis_name: data parallelism: `train` is one shard of a `jax.shard_map` (or a
+            `jax.vmap`) over this axis and runs `shard_config(config, shards)`; gradients,
+            advantage normalisation, normaliser statistics and metrics are taken over all
+            shards (see the module docstring). `jaxrl.distributed.data_parallel_train` sets it.
 
     Returns:
         `train(key, hyperparams=None) -> TrainResult`: pure and unjitted (jit and vmap it).
@@ -412,17 +509,22 @@ def make_train(
 
     def train(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> TrainResult:
         hyperparams = config.hyperparams if hyperparams is None else hyperparams
-        runner = init_runner_state(key, config, env, env_params, agent, hyperparams)
+        local = config
+        if axis_name is not None:
+            local = shard_config(config, jax.lax.axis_size(axis_name))
+        runner = init_runner_state(key, local, env, env_params, agent, hyperparams, axis_name)
 
         def one_update(runner, _):
-            runner, metrics = update_step(runner, config, env, env_params, agent, hyperparams)
+            runner, metrics = update_step(
+                runner, local, env, env_params, agent, hyperparams, axis_name
+            )
             if log_callback is not None:
                 jax.debug.callback(
                     log_callback, {**metrics, "update": runner.update_index}, ordered=False
                 )
             return runner, metrics
 
-        runner, metrics = jax.lax.scan(one_update, runner, None, config.num_updates)
+        runner, metrics = jax.lax.scan(one_update, runner, None, local.num_updates)
         return TrainResult(
             params=agent.unravel(runner.flat_params),
             obs_stats=runner.obs_stats,
