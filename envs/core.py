@@ -105,6 +105,22 @@ class Environment(Generic[StateT, ParamsT]):
     def observation_space(self, params: ParamsT | None = None) -> spaces.Space:
         raise NotImplementedError(f"{self.name} must define observation_space.")
 
+    def render(self, state: StateT, params: ParamsT | None = None) -> jax.Array:
+        """Draws one state as an RGB frame, in pure JAX: it jits and vmaps like `step`.
+
+        Args:
+            state: one env's state (vmap over a batch of states for a batch of frames).
+            params: the env's params; `default_params` when None.
+
+        Returns:
+            uint8 `[H, W, 3]`; the frame size is fixed by the env and its static settings (a
+            grid's shape), never by traced values.
+        """
+        raise NotImplementedError(
+            f"{self.name} has no renderer: define render(state, params) returning a uint8 "
+            "[H, W, 3] frame (drawing primitives are in jaxrl.envs.rendering)."
+        )
+
     @property
     def num_actions(self) -> int:
         """Number of discrete actions, or the action vector's length for a Box."""

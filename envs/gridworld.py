@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 EMPTY, WALL, START, GOAL, CLIFF = 0, 1, 2, 3, 4
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
@@ -49,6 +50,13 @@ NUM_ACTIONS = 4
 _ROW_DELTA = np.array([-1, 0, 1, 0], np.int32)
 _COL_DELTA = np.array([0, 1, 0, -1], np.int32)
 _CELL_CODES = {".": EMPTY, "#": WALL, "S": START, "G": GOAL, "C": CLIFF}
+
+# RGB of EMPTY, WALL, START, GOAL and CLIFF cells, indexed by cell code.
+CELL_COLORS = np.array(
+    [(245, 245, 245), (60, 60, 60), (200, 215, 240), (70, 170, 80), (130, 30, 30)], np.float32
+)
+GRID_LINE_COLOR = (190, 190, 190)
+AGENT_COLOR = (30, 90, 210)
 
 
 @struct.dataclass
@@ -109,6 +117,8 @@ class GridWorld(core.Environment[EnvState, EnvParams]):
     """
 
     stochastic_step = True
+    #: Side of a cell in rendered frames, pixels.
+    cell_pixels: ClassVar[int] = 32
 
     def __init__(self, params: EnvParams, name: str = "GridWorld"):
         self._params = params
@@ -144,6 +154,34 @@ class GridWorld(core.Environment[EnvState, EnvParams]):
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return jnp.asarray(params.layout)[state.row, state.col] == GOAL
+
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """The grid, cells coloured by code (`CELL_COLORS`: walls dark, goal green, cliff dark
+        red, start light blue), thin grid lines, and the agent as a blue disc in its cell.
+
+        Returns:
+            uint8 `[H * cell_pixels, W * cell_pixels, 3]` for an `[H, W]` layout, row 0 on top.
+        """
+        params = self.default_params if params is None else params
+        layout = jnp.asarray(params.layout)
+        height, width = layout.shape
+        cell = self.cell_pixels
+        colors = jnp.asarray(CELL_COLORS)[jnp.clip(layout, 0, len(CELL_COLORS) - 1)]
+        frame = jnp.repeat(jnp.repeat(colors, cell, axis=0), cell, axis=1)
+        pixel_row = jnp.arange(height * cell)[:, None]
+        pixel_col = jnp.arange(width * cell)[None, :]
+        # Each cell's top and left pixel lines, plus the frame's bottom and right ones.
+        on_line = (
+            (pixel_row % cell == 0)
+            | (pixel_col % cell == 0)
+            | (pixel_row == height * cell - 1)
+            | (pixel_col == width * cell - 1)
+        )
+        line_color = jnp.reshape(jnp.asarray(GRID_LINE_COLOR, jnp.float32), (1, 1, 3))
+        frame = jnp.where(on_line[..., None], line_color, frame)
+        center = jnp.stack([state.col + 0.5, height - state.row - 0.5]).astype(jnp.float32) * cell
+        frame = rendering.fill_circle(frame, center, 0.35 * cell, AGENT_COLOR)
+        return rendering.to_uint8(frame)
 
     def position(self, state: EnvState) -> jax.Array:
         """The agent's integer (row, col): int32 `[2]` (batched states give `[..., 2]`)."""

@@ -34,6 +34,14 @@ Semantics, and where they differ from gymnax:
 - gymnax's code runs with implicit rank promotion allowed, as gymnax is written for it, even where
   the caller sets `jax_numpy_rank_promotion="raise"`.
 - MNISTBandit-bsuite downloads MNIST when gymnax constructs it, so it needs the network.
+
+Rendering: gymnax has no pure-JAX renderer (its visualizers are host-side matplotlib), so
+`render` draws the observation itself when it is an image, each cell a square
+`render_cell_pixels` wide: an `[H, W]` observation (Catch-bsuite, DeepSea-bsuite) in greys, white
+at the space's low bound and black at its high one (matplotlib's "Greys", as gymnax's Catch
+visualizer); an `[H, W, C]` one (MinAtar, Pong-misc) as gymnax's MinAtar visualizer colours it: a
+cell takes the colour of its highest-numbered channel above the low bound (seaborn's cubehelix
+palette), black when none. Envs with vector or index observations raise NotImplementedError.
 """
 
 from __future__ import annotations
@@ -45,13 +53,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 #: `max_steps` for gymnax params without `max_steps_in_episode`: int32's largest value, a limit
 #: no episode reaches.
 NO_TIME_LIMIT = 2**31 - 1
+
+#: The longest side of a rendered image observation is at most this many pixels (and each
+#: observation cell at least one pixel).
+RENDER_MAX_PIXELS = 256
 
 _INSTALL_HINT = "pip install gymnax (or, from a jaxrl checkout, pip install -e '.[gymnax]')"
 
@@ -107,7 +120,15 @@ class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
         )
         # Converting the default spaces now turns an unsupported space into an error at make time.
         self.action_space()
-        self._index_observation = isinstance(self.observation_space(), spaces.Discrete)
+        observation_space = self.observation_space()
+        self._index_observation = isinstance(observation_space, spaces.Discrete)
+        self._image = _ImageStyle.of(observation_space)
+
+    @property
+    def render_cell_pixels(self) -> int | None:
+        """Side in pixels of one observation cell in rendered frames; None when the observation
+        is not an image, so `render` raises."""
+        return None if self._image is None else self._image.cell_pixels
 
     @property
     def name(self) -> str:
@@ -136,6 +157,27 @@ class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
         next_state = state.replace(gymnax_state=_strong_arrays(gymnax_state))
         return self._observation(obs), next_state, reward, terminated, dict(info)
 
+    def render(self, state: GymnaxState, params: GymnaxParams | None = None) -> jax.Array:
+        """The observation of `state` drawn as an image (see the module docstring).
+
+        Returns:
+            uint8 `[H * c, W * c, 3]` for an `[H, W]` or `[H, W, C]` observation, with
+            `c = render_cell_pixels`.
+
+        Raises:
+            NotImplementedError: the observation is not an image.
+        """
+        if self._image is None:
+            shape = self.observation_space().shape
+            raise NotImplementedError(
+                f"{self.name} cannot be rendered: gymnax envs have no pure-JAX renderer, and jaxrl "
+                f"draws only image observations ([H, W] or [H, W, C]); this one has shape {shape}."
+            )
+        params = self.default_params if params is None else params
+        with _gymnax_numerics():
+            obs = self.gymnax_env.get_obs(state.gymnax_state, params=self._gymnax_params(params))
+        return self._image.draw(jnp.asarray(obs, jnp.float32))
+
     def action_space(self, params: GymnaxParams | None = None) -> spaces.Space:
         params = self.default_params if params is None else params
         with _gymnax_numerics():
@@ -160,6 +202,63 @@ class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
 
     def _observation(self, obs: jax.Array) -> jax.Array:
         return jnp.asarray(obs, jnp.int32 if self._index_observation else jnp.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ImageStyle:
+    """How `GymnaxEnv.render` colours an image observation; static numpy constants.
+
+    Attributes:
+        low: float32 observation-shaped lower bounds.
+        span: float32 observation-shaped `high - low` (1 where the bounds meet).
+        palette: float32 `[C + 1, 3]` RGB, black then one colour per channel; None for `[H, W]`.
+        cell_pixels: side of one observation cell in the frame.
+    """
+
+    low: np.ndarray
+    span: np.ndarray
+    palette: np.ndarray | None
+    cell_pixels: int
+
+    @classmethod
+    def of(cls, space: spaces.Space) -> _ImageStyle | None:
+        """The style for a Box of shape `[H, W]` or `[H, W, C]`; None for any other space."""
+        if not isinstance(space, spaces.Box) or len(space.shape) not in (2, 3):
+            return None
+        low = np.broadcast_to(np.asarray(space.low, np.float32), space.shape)
+        high = np.broadcast_to(np.asarray(space.high, np.float32), space.shape)
+        span = high - low
+        span = np.where(np.isfinite(span) & (span > 0), span, 1.0).astype(np.float32)
+        low = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
+        palette = None
+        if len(space.shape) == 3:
+            palette = np.concatenate([np.zeros((1, 3)), _cubehelix(space.shape[2])])
+            palette = palette.astype(np.float32)
+        cell_pixels = max(1, RENDER_MAX_PIXELS // max(space.shape[:2]))
+        return cls(low, span, palette, cell_pixels)
+
+    def draw(self, obs: jax.Array) -> jax.Array:
+        """uint8 `[H * c, W * c, 3]` frame of a float32 observation."""
+        value = jnp.clip((obs - self.low) / self.span, 0.0, 1.0)
+        if self.palette is None:
+            image = jnp.repeat(255.0 * (1.0 - value)[..., None], 3, axis=-1)
+        else:
+            channel_ids = np.arange(1, value.shape[-1] + 1).reshape(1, 1, -1)
+            last_active = jnp.max(jnp.where(value > 0, channel_ids, 0), axis=-1)
+            image = jnp.asarray(self.palette)[last_active]
+        frame = jnp.repeat(jnp.repeat(image, self.cell_pixels, axis=0), self.cell_pixels, axis=1)
+        return rendering.to_uint8(frame)
+
+
+def _cubehelix(num_colors: int) -> np.ndarray:
+    """seaborn's `color_palette("cubehelix", n)` (matplotlib's default cubehelix map sampled at
+    n interior points), which gymnax's MinAtar visualizer uses: RGB in [0, 255], `[n, 3]`."""
+    x = np.linspace(0.0, 1.0, num_colors + 2)[1:-1]
+    amplitude = x * (1 - x) / 2
+    phi = 2 * np.pi * (0.5 / 3 - 1.5 * x)
+    coefficients = [(-0.14861, 1.78277), (-0.29227, -0.90649), (1.97294, 0.0)]
+    rgb = [x + amplitude * (p0 * np.cos(phi) + p1 * np.sin(phi)) for p0, p1 in coefficients]
+    return 255.0 * np.clip(np.stack(rgb, axis=-1), 0.0, 1.0)
 
 
 def make_gymnax(gymnax_id: str) -> GymnaxEnv:

@@ -19,12 +19,13 @@ raises); here actions are clipped into {0, 1, 2}.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 
 @struct.dataclass
@@ -52,6 +53,11 @@ class EnvParams(core.EnvParams):
 
 class Acrobot(core.Environment[EnvState, EnvParams]):
     """Acrobot-v1 with Gymnasium's "book" dynamics and single-step RK4."""
+
+    #: Frame side in pixels, Gymnasium's `SCREEN_DIM`.
+    screen_dim: ClassVar[int] = 500
+    #: Gymnasium's `LINK_LENGTH_2`: it only sets the second link's drawn length.
+    link_length_2: ClassVar[float] = 1.0
 
     @property
     def name(self) -> str:
@@ -98,6 +104,40 @@ class Acrobot(core.Environment[EnvState, EnvParams]):
         """Whether the free end is more than one link length above the pivot."""
         return -jnp.cos(state.theta1) - jnp.cos(state.theta2 + state.theta1) > 1.0
 
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """Gymnasium's picture: both links from the pivot at the frame's centre (hanging down
+        at zero angles), a joint at each link's root, and the target line one unit above the
+        pivot.
+
+        Returns:
+            uint8 `[screen_dim, screen_dim, 3]` = `[500, 500, 3]`.
+        """
+        params = self.default_params if params is None else params
+        bound = params.link_length_1 + self.link_length_2 + 0.2
+        scale = self.screen_dim / (bound * 2)
+        center = self.screen_dim / 2
+        pivot = jnp.full((2,), center, jnp.float32)
+        # Gymnasium draws the target at a literal 1 unit, whatever the link lengths.
+        target_y = jnp.floor(center + 1.0 * scale) + 0.5
+        frame = rendering.canvas(self.screen_dim, self.screen_dim)
+        frame = rendering.fill_segment(
+            frame,
+            jnp.stack([center - 2.2 * scale, target_y]),
+            jnp.stack([center + 2.2 * scale, target_y]),
+            1.0,
+            rendering.BLACK,
+        )
+        elbow = pivot + params.link_length_1 * scale * _downward(state.theta1)
+        links = (
+            (pivot, state.theta1, params.link_length_1),
+            (elbow, state.theta1 + state.theta2, self.link_length_2),
+        )
+        for root, angle, length in links:
+            tip = root + length * scale * _downward(angle)
+            frame = rendering.fill_segment(frame, root, tip, 0.2 * scale, (0, 204, 204))
+            frame = rendering.fill_circle(frame, root, 0.1 * scale, (204, 204, 0))
+        return rendering.to_uint8(frame)
+
     def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(3)
 
@@ -107,6 +147,11 @@ class Acrobot(core.Environment[EnvState, EnvParams]):
             [1.0, 1.0, 1.0, 1.0, params.max_vel_1, params.max_vel_2], dtype=jnp.float32
         )
         return spaces.Box(-high, high, (6,), jnp.float32)
+
+
+def _downward(angle: jax.Array) -> jax.Array:
+    """Unit screen vector `[2]` of a link `angle` radians counterclockwise from straight down."""
+    return jnp.stack([jnp.sin(angle), -jnp.cos(angle)])
 
 
 def wrap(x: jax.Array, low: float, high: float) -> jax.Array:

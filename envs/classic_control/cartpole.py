@@ -13,12 +13,13 @@ right.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 
 @struct.dataclass
@@ -53,6 +54,10 @@ class EnvParams(core.EnvParams):
 class CartPole(core.Environment[EnvState, EnvParams]):
     """CartPole-v1 with Euler integration (Gymnasium's default `kinematics_integrator`)."""
 
+    #: Frame size in pixels, Gymnasium's `screen_width` and `screen_height`.
+    screen_width: ClassVar[int] = 600
+    screen_height: ClassVar[int] = 400
+
     @property
     def name(self) -> str:
         return "CartPole-v1"
@@ -84,6 +89,42 @@ class CartPole(core.Environment[EnvState, EnvParams]):
         )
         terminated = self.is_terminated(next_state, params)
         return self.observation(next_state), next_state, jnp.float32(1.0), terminated, {}
+
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """Gymnasium's picture: the track, the cart, the pole and its axle.
+
+        The track spans `[-x_threshold, x_threshold]` across the frame; the pole is drawn
+        `2 * length` long at the same scale.
+
+        Returns:
+            uint8 `[screen_height, screen_width, 3]` = `[400, 600, 3]`.
+        """
+        params = self.default_params if params is None else params
+        scale = self.screen_width / (2 * params.x_threshold)
+        pole_width, pole_length = 10.0, scale * (2 * params.length)
+        cart_width, cart_height = 50.0, 30.0
+        cart_y = 100.0  # the cart's centre, Gymnasium's `carty`
+        axle_y = cart_y + cart_height / 4.0
+        cart_x = state.x * scale + self.screen_width / 2.0
+        cart = jnp.stack([cart_x, jnp.full_like(cart_x, cart_y)])
+        axle = jnp.stack([cart_x, jnp.full_like(cart_x, axle_y)])
+        # Upright at theta = 0, leaning towards +x as theta grows (pygame's rotate by -theta).
+        pole_direction = jnp.stack([jnp.sin(state.theta), jnp.cos(state.theta)])
+        frame = rendering.canvas(self.screen_height, self.screen_width)
+        frame = rendering.fill_rectangle(frame, cart, (cart_width, cart_height), rendering.BLACK)
+        frame = rendering.fill_segment(
+            frame,
+            axle - pole_width / 2 * pole_direction,
+            axle + (pole_length - pole_width / 2) * pole_direction,
+            pole_width,
+            (202, 152, 101),
+        )
+        frame = rendering.fill_circle(frame, axle, pole_width / 2, (129, 132, 203))
+        # A one-pixel track on the row pygame's hline at y = cart_y fills.
+        frame = rendering.fill_rectangle(
+            frame, (self.screen_width / 2, cart_y + 0.5), (self.screen_width, 1.0), rendering.BLACK
+        )
+        return rendering.to_uint8(frame)
 
     def observation(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
         """[x, x_dot, theta, theta_dot], float32, metres, m/s, radians, rad/s."""

@@ -19,6 +19,8 @@ step on); here the state has the default float dtype, so under `jax.enable_x64` 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -47,6 +49,10 @@ class EnvParams(core.EnvParams):
 class ContinuousMountainCar(core.Environment[EnvState, EnvParams]):
     """MountainCarContinuous-v0: a Box(-1, 1, (1,)) engine, a quadratic action cost."""
 
+    #: Frame size in pixels, Gymnasium's `screen_width` and `screen_height`.
+    screen_width: ClassVar[int] = 600
+    screen_height: ClassVar[int] = 400
+
     @property
     def name(self) -> str:
         return "MountainCarContinuous-v0"
@@ -72,6 +78,11 @@ class ContinuousMountainCar(core.Environment[EnvState, EnvParams]):
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return mountain_car.reached_goal(state, params)
+
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """Gymnasium's picture (see `mountain_car.render_car`): uint8 `[400, 600, 3]`."""
+        params = self.default_params if params is None else params
+        return mountain_car.render_car(state, params, self.screen_height, self.screen_width)
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params

@@ -19,11 +19,13 @@ carry the same field names for the fields used here.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 
 @struct.dataclass
@@ -47,6 +49,10 @@ class EnvParams(core.EnvParams):
 class MountainCar(core.Environment[EnvState, EnvParams]):
     """MountainCar-v0: three discrete actions, reward -1 per step."""
 
+    #: Frame size in pixels, Gymnasium's `screen_width` and `screen_height`.
+    screen_width: ClassVar[int] = 600
+    screen_height: ClassVar[int] = 400
+
     @property
     def name(self) -> str:
         return "MountainCar-v0"
@@ -69,6 +75,11 @@ class MountainCar(core.Environment[EnvState, EnvParams]):
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return reached_goal(state, params)
+
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """Gymnasium's picture (see `render_car`): uint8 `[400, 600, 3]`."""
+        params = self.default_params if params is None else params
+        return render_car(state, params, self.screen_height, self.screen_width)
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(3)
@@ -120,3 +131,56 @@ def car_observation_space(params) -> spaces.Box:
     low = jnp.array([params.min_position, -params.max_speed], dtype=jnp.float32)
     high = jnp.array([params.max_position, params.max_speed], dtype=jnp.float32)
     return spaces.Box(low, high, (2,), jnp.float32)
+
+
+def hill_height(position: jax.Array) -> jax.Array:
+    """The valley's height at `position` (Gymnasium's `_height`): `0.45 sin(3 x) + 0.55`."""
+    return jnp.sin(3 * position) * 0.45 + 0.55
+
+
+def render_car(state: EnvState, params, screen_height: int, screen_width: int) -> jax.Array:
+    """Both MountainCar envs' picture, Gymnasium's: the hill, the car tilted along the slope on
+    two wheels, and the flag at `goal_position`.
+
+    The frame spans `[min_position, max_position]` horizontally and heights from 0 at the same
+    scale.
+
+    Args:
+        state: one state.
+        params: either env's params; reads `min_position`, `max_position` and `goal_position`.
+        screen_height: frame height in pixels.
+        screen_width: frame width in pixels.
+
+    Returns:
+        uint8 `[screen_height, screen_width, 3]`.
+    """
+    scale = screen_width / (params.max_position - params.min_position)
+    car_width, car_height, clearance = 40.0, 20.0, 10.0
+    # The world's origin on screen: `min_position` at the left edge, height 0 at the bottom.
+    origin = jnp.stack([-params.min_position * scale, jnp.zeros_like(scale)])
+    xs = jnp.linspace(params.min_position, params.max_position, 100)
+    hill = rendering.world_to_screen(jnp.stack([xs, hill_height(xs)], axis=-1), scale, origin)
+    # Gymnasium tilts the car by cos(3 x) radians, close to the slope's own angle.
+    angle = jnp.cos(3 * state.position)
+    on_hill = jnp.stack([state.position, hill_height(state.position)])
+    base = rendering.world_to_screen(on_hill, scale, origin) + jnp.array([0.0, clearance])
+    body_center = base + rendering.rotate(jnp.array([0.0, car_height / 2]), angle)
+    goal = jnp.stack([params.goal_position, hill_height(params.goal_position)])
+    flag_foot = rendering.world_to_screen(goal, scale, origin)
+    flag_top = flag_foot + jnp.array([0.0, 50.0])
+    flag = flag_top[None] + jnp.array([[0.0, 0.0], [0.0, -10.0], [25.0, -5.0]])
+    frame = rendering.canvas(screen_height, screen_width)
+    frame = rendering.draw_polyline(frame, hill, 2.0, rendering.BLACK)
+    frame = rendering.fill_rectangle(
+        frame, body_center, (car_width, car_height), rendering.BLACK, angle
+    )
+    for wheel_offset in (car_width / 4, -car_width / 4):
+        wheel = base + rendering.rotate(jnp.array([wheel_offset, 0.0]), angle)
+        frame = rendering.fill_circle(frame, wheel, car_height / 2.5, (128, 128, 128))
+    # A one-pixel pole on the column pygame's vline at x = flag_x fills.
+    column = jnp.array([0.5, 0.0])
+    frame = rendering.fill_segment(
+        frame, flag_foot + column, flag_top + column, 1.0, rendering.BLACK
+    )
+    frame = rendering.fill_convex_polygon(frame, flag, (204, 204, 0))
+    return rendering.to_uint8(frame)

@@ -15,12 +15,13 @@ reward and the dynamics see the clipped torque.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, spaces
+from jaxrl.envs import core, rendering, spaces
 
 
 @struct.dataclass
@@ -42,6 +43,9 @@ class EnvParams(core.EnvParams):
 
 class Pendulum(core.Environment[EnvState, EnvParams]):
     """Pendulum-v1: swing up and balance a torque-limited pendulum."""
+
+    #: Frame side in pixels, Gymnasium's `screen_dim`.
+    screen_dim: ClassVar[int] = 500
 
     @property
     def name(self) -> str:
@@ -75,6 +79,28 @@ class Pendulum(core.Environment[EnvState, EnvParams]):
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return jnp.bool_(False)
+
+    def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
+        """Gymnasium's picture: a rod of unit length from the centre at angle `th` (upright at
+        0, counterclockwise as `th` grows), rounded at both ends, and the axle.
+
+        As in Gymnasium the rod is drawn one unit long whatever `params.l`, in a frame spanning
+        +-2.2 units. Gymnasium's torque arrow is left out: the state does not keep the action.
+
+        Returns:
+            uint8 `[screen_dim, screen_dim, 3]` = `[500, 500, 3]`.
+        """
+        scale = self.screen_dim / (2 * 2.2)
+        rod_length, rod_width = 1.0 * scale, 0.2 * scale
+        color = (204, 77, 77)
+        pivot = jnp.full((2,), self.screen_dim // 2, jnp.float32)
+        end = pivot + rod_length * jnp.stack([-jnp.sin(state.th), jnp.cos(state.th)])
+        frame = rendering.canvas(self.screen_dim, self.screen_dim)
+        frame = rendering.fill_segment(frame, pivot, end, rod_width, color)
+        frame = rendering.fill_circle(frame, pivot, rod_width / 2, color)
+        frame = rendering.fill_circle(frame, end, rod_width / 2, color)
+        frame = rendering.fill_circle(frame, pivot, 0.05 * scale, rendering.BLACK)
+        return rendering.to_uint8(frame)
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Box:
         params = self.default_params if params is None else params
