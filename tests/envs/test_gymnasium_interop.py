@@ -151,3 +151,17 @@ def test_unknown_ids_and_bad_render_modes_are_clear_errors():
         gymnasium_interop.GymnasiumEnv("CartPol-v1")
     with pytest.raises(ValueError, match="rgb_array"):
         gymnasium_interop.GymnasiumEnv("CartPole-v1", render_mode="human")
+
+
+@pytest.mark.parametrize("gym_id", ["jaxrl/CartPole-v1", "jaxrl/GridWorld-CliffWalking-v0"])
+def test_rgb_array_rendering_uses_the_envs_renderer(gym_id):
+    env = gym.make(gym_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert frame.min() < frame.max()
+    vec = gym.make_vec(
+        gym_id, num_envs=2, vectorization_mode="vector_entry_point", render_mode="rgb_array"
+    )
+    vec.reset(seed=0)
+    assert vec.render().shape == frame.shape
