@@ -1,12 +1,23 @@
-"""Tuned PPO configs per registered env: `default_config(env_id)`."""
+"""Tuned PPO configs per registered env: `default_config(env_id)`.
+
+Each config was searched with `hyperparams_grid` over seeds and hyperparameters in one program,
+then checked on 16 seeds (`experiments/ppo_table.py`): at least 14 reach the env's threshold
+with the mean of 100 deterministic evaluation episodes. Smallest budget that does so wins, since
+wall-clock time is the point.
+
+`normalize_rewards` appears wherever returns are far from 1 in size: the value loss clips each
+update's change of the value to `clip_eps` in reward units, so an unscaled critic needs hundreds
+of updates to reach values of -100 (Pendulum fails outright without it; CliffWalking reaches
+only the safe path).
+"""
 
 from __future__ import annotations
 
 from jaxrl.agents.ppo.config import PPOConfig
 
-# CartPole: rejax's batch shape (5 envs x 100 steps, 5 epochs x 5 minibatches) with a high
-# learning rate annealed to 0 solves it in 40k steps.
 _CONFIGS: dict[str, PPOConfig] = {
+    # rejax's batch shape (5 envs x 100 steps, 5 epochs x 5 minibatches) with a high learning
+    # rate annealed to 0 solves it in 40k steps.
     "CartPole-v1": PPOConfig(
         total_timesteps=40_000,
         num_envs=5,
@@ -15,10 +26,106 @@ _CONFIGS: dict[str, PPOConfig] = {
         num_minibatches=5,
         learning_rate=5e-3,
         ent_coef=0.0,
-        gamma=0.99,
+    ),
+    # rejax's shape at half its 100k steps: reward scaling lets a 5e-3 learning rate work.
+    "Acrobot-v1": PPOConfig(
+        total_timesteps=50_000,
+        num_envs=5,
+        num_steps=100,
+        update_epochs=5,
+        num_minibatches=5,
+        learning_rate=5e-3,
+        ent_coef=0.01,
+        normalize_observations=True,
+        normalize_rewards=True,
+    ),
+    # The sparse goal is found early by every seed (64 envs, normalised observations); reaching
+    # -110 means refining energy pumping down to the first push's direction, which needs gamma
+    # near 1 (each step saved counts) and a long annealed run: at gamma 0.99, lr 1e-3 or 500k
+    # steps some seeds stall near -120.
+    "MountainCar-v0": PPOConfig(
+        total_timesteps=1_000_000,
+        num_envs=64,
+        num_steps=32,
+        update_epochs=4,
+        num_minibatches=4,
+        learning_rate=5e-3,
+        gamma=0.999,
+        gae_lambda=0.98,
+        ent_coef=0.0,
+        normalize_observations=True,
+        normalize_rewards=True,
+    ),
+    # A wide initial policy (std e^0.5, mostly saturating the [-1, 1] force) reaches the flag in
+    # ~6% of random episodes, so the +100 is seen before the action cost shrinks the std and
+    # the policy collapses to doing nothing.
+    "MountainCarContinuous-v0": PPOConfig(
+        total_timesteps=80_000,
+        num_envs=16,
+        num_steps=128,
+        update_epochs=10,
+        num_minibatches=8,
+        learning_rate=1e-3,
+        ent_coef=0.0,
+        initial_log_std=0.5,
+        normalize_observations=True,
+        normalize_rewards=True,
+    ),
+    # Many small minibatch steps (10 epochs x 32 of 64) and a short horizon (gamma 0.98).
+    "Pendulum-v1": PPOConfig(
+        total_timesteps=120_000,
+        num_envs=16,
+        num_steps=128,
+        update_epochs=10,
+        num_minibatches=32,
+        learning_rate=1e-3,
+        gamma=0.98,
         gae_lambda=0.95,
-        clip_eps=0.2,
-        max_grad_norm=0.5,
+        ent_coef=0.0,
+        normalize_observations=True,
+        normalize_rewards=True,
+    ),
+    "GridWorld-OpenRoom-v0": PPOConfig(
+        total_timesteps=16_384,
+        num_envs=16,
+        num_steps=64,
+        update_epochs=4,
+        num_minibatches=4,
+        learning_rate=3e-3,
+        ent_coef=0.01,
+    ),
+    "GridWorld-FourRooms-v0": PPOConfig(
+        total_timesteps=64_000,
+        num_envs=32,
+        num_steps=32,
+        update_epochs=10,
+        num_minibatches=4,
+        learning_rate=5e-3,
+        ent_coef=0.01,
+        normalize_rewards=True,
+    ),
+    # On-policy learners settle on the safe path away from the cliff (Sutton & Barto, Ex. 6.6)
+    # unless the policy turns near-deterministic before it settles: 10 epochs per rollout and
+    # no entropy bonus; a faster learning rate (5e-3) or gamma 0.999 strand some seeds.
+    "GridWorld-CliffWalking-v0": PPOConfig(
+        total_timesteps=250_000,
+        num_envs=32,
+        num_steps=32,
+        update_epochs=10,
+        num_minibatches=4,
+        learning_rate=3e-3,
+        ent_coef=0.0,
+        normalize_rewards=True,
+    ),
+    # bsuite's Catch: one +-1 reward per 9-step episode.
+    "gymnax:Catch-bsuite": PPOConfig(
+        total_timesteps=20_000,
+        num_envs=16,
+        num_steps=32,
+        update_epochs=4,
+        num_minibatches=4,
+        learning_rate=3e-3,
+        ent_coef=0.0,
     ),
 }
 
@@ -29,4 +136,5 @@ def default_config(env_id: str) -> PPOConfig:
 
 
 def tuned_env_ids() -> list[str]:
+    """The ids with a tuned config, sorted (registered ids and tuned gymnax ones)."""
     return sorted(_CONFIGS)

@@ -1,0 +1,72 @@
+"""PPO's tuned defaults: every registered env has one that validates and builds, and the cheap
+ones learn their env to the stated threshold on every seed (slow)."""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxrl import envs
+from jaxrl.agents import ppo
+from jaxrl.agents.ppo import defaults
+from jaxrl.envs import gridworld
+
+
+@pytest.mark.parametrize("env_id", envs.registered())
+def test_every_registered_env_has_a_tuned_config_whose_batch_splits(env_id):
+    assert env_id in defaults.tuned_env_ids()
+    config = ppo.default_config(env_id)
+    assert config != ppo.PPOConfig(), "falls back to the generic config"
+    # replace() re-runs the validation in __post_init__.
+    assert config.replace() == config
+    assert config.batch_size % config.num_minibatches == 0
+    assert config.minibatch_size * config.num_minibatches == config.batch_size
+    assert config.num_updates >= 1
+
+
+@pytest.mark.parametrize("env_id", envs.registered())
+def test_default_network_fits_the_env(env_id):
+    env, params = envs.make(env_id)
+    config = ppo.default_config(env_id)
+    agent = ppo.make_agent(config, env, params)
+    obs, _ = env.reset(jax.random.key(0), params)
+    network_params = agent.unravel(agent.init_flat_params(jax.random.key(1)))
+    policy, value = agent.network.apply(network_params, obs)
+    assert value.shape == ()
+    action = policy.mode()
+    assert env.action_space(params).contains(action)
+
+
+def test_untuned_ids_get_the_generic_config():
+    assert ppo.default_config("gymnax:SpaceInvaders-MinAtar") == ppo.PPOConfig()
+
+
+def _final_scores(env_id, num_seeds, seed=0):
+    """Trains `num_seeds` seeds in one program; each final policy's mean deterministic return."""
+    env, params = envs.make(env_id)
+    config = ppo.default_config(env_id)
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    result = jax.jit(jax.vmap(ppo.make_train(config, env, params)))(keys)
+    evaluate = jax.vmap(ppo.make_evaluate(config, env, params, num_episodes=100))
+    obs_stats = result.obs_stats if config.normalize_observations else None
+    eval_keys = jax.random.split(jax.random.key(seed + 1), num_seeds)
+    scores = np.asarray(jax.jit(evaluate)(result.params, eval_keys, obs_stats)).mean(axis=1)
+    return scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "env_id, threshold",
+    [
+        ("Acrobot-v1", -100.0),
+        ("GridWorld-OpenRoom-v0", None),
+        ("GridWorld-FourRooms-v0", None),
+        ("gymnax:Catch-bsuite", 1.0),
+    ],
+)
+def test_default_config_learns_on_every_one_of_four_seeds(env_id, threshold):
+    if env_id.startswith("gymnax:"):
+        pytest.importorskip("gymnax")
+    if threshold is None:
+        threshold = float(gridworld.optimal_return(envs.make(env_id)[1]))
+    scores = _final_scores(env_id, num_seeds=4)
+    assert np.all(scores >= threshold), scores
