@@ -25,10 +25,11 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from jaxrl.reporting import cpu_model, write_json_atomically
 
 WORKLOADS = ("seeds", "data_parallel")
 NUM_SEEDS = 8
@@ -153,24 +154,6 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Writes to a temporary file beside `path`, then renames it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        json.dump(payload, f, indent=2)
-    os.replace(f.name, path)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     args = parse_args(argv)
     if args.worker:
@@ -207,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         "results": rows,
     }
     print(format_table(rows))
-    write_json(args.out, payload)
+    write_json_atomically(args.out, payload)
     print(f"wrote {args.out}", file=sys.stderr)
     return payload
 

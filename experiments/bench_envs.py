@@ -21,13 +21,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
-import json
 import math
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 
 from jaxrl import envs
 from jaxrl.envs import spaces
+from jaxrl.reporting import write_json_atomically
 
 #: jaxrl id -> gymnax id of the same environment.
 GYMNAX_IDS = {
@@ -359,17 +358,6 @@ def _align(lines: list[list[str]]) -> str:
     )
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Writes `payload` to `path` atomically: a temp file in the same folder, then `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
-    ) as handle:
-        json.dump(payload, handle, indent=2)
-        handle.write("\n")
-    os.replace(handle.name, path)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--envs", nargs="+", help="jaxrl env ids (default: every registered one)")
@@ -441,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "skipped": skipped,
     }
     print(format_table(rows))
-    write_json(args.out, payload)
+    write_json_atomically(args.out, payload)
     print(f"wrote {args.out}", file=sys.stderr)
     return payload
 

@@ -39,11 +39,12 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from jaxrl.reporting import write_json_atomically
 
 ENV_ID = "CartPole-v1"
 SOLVED_RETURN = 475.0
@@ -614,17 +615,6 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Writes `payload` to `path` atomically: a temp file in the same folder, then `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
-    ) as handle:
-        json.dump(payload, handle, indent=2)
-        handle.write("\n")
-    os.replace(handle.name, path)
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, help="fresh processes per contestant (default 5)")
@@ -730,7 +720,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(record), flush=True)
         return 0
     payload = run_benchmark(args, sys.argv[1:] if argv is None else list(argv))
-    write_json(args.out, payload)
+    write_json_atomically(args.out, payload)
     hw = payload["hardware"]
     print(f"PPO on {ENV_ID}, {args.repeats} fresh process(es) per contestant, compile cache off")
     load = ", ".join(f"{value:.1f}" for value in hw["load_average_before"])

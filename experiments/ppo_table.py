@@ -11,12 +11,9 @@ optimal return). Compile and run times are measured apart, from `jax.jit` to tra
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +22,7 @@ import numpy as np
 
 from jaxrl import envs
 from jaxrl.agents import ppo
+from jaxrl.reporting import cpu_model, write_json_atomically
 
 #: Score a seed must reach to count as solved; GridWorld layouts use their optimal return.
 THRESHOLDS = {
@@ -84,16 +82,6 @@ def run_env(env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:
     }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def markdown_table(rows: list[dict]) -> str:
     lines = [
         "| env | threshold | solved / seeds | score (mean ± std) | env steps per seed "
@@ -107,15 +95,6 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {row['compile_s']:.1f} | {row['train_s']:.1f} |"
         )
     return "\n".join(lines)
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
-    ) as tmp:
-        json.dump(payload, tmp, indent=2)
-    os.replace(tmp.name, path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from jaxrl import distributed  # noqa: E402  (after the platform choice; starts no backend)
+from jaxrl.reporting import write_json_atomically
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,15 +69,6 @@ def parse_values(settings: list[str]) -> dict[str, list[float]]:
             "nothing to sweep: add --set NAME=V1,V2,... (e.g. learning_rate=1e-4,3e-4)."
         )
     return values
-
-
-def write_json_atomically(path: Path, payload: object) -> None:
-    """Writes to a temporary file beside `path`, then renames it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        json.dump(payload, f, indent=2)
-        tmp = f.name
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 from jaxrl import distributed  # noqa: E402  (after the platform choice; starts no backend)
+from jaxrl.reporting import write_json_atomically  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,15 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="run directory to write")
     distributed.add_arguments(parser)
     return parser.parse_args(argv)
-
-
-def write_json_atomically(path: Path, payload: object) -> None:
-    """Writes to a temporary file beside `path`, then renames it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as f:
-        json.dump(payload, f, indent=2)
-        tmp = f.name
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
