@@ -1,5 +1,5 @@
 """PPO's tuned defaults: every registered env has one that validates and builds, and the cheap
-ones learn their env to the stated threshold on every seed (slow)."""
+ones reach their env's threshold (slow)."""
 
 import jax
 import numpy as np
@@ -53,20 +53,25 @@ def _final_scores(env_id, num_seeds, seed=0):
     return scores
 
 
+# MountainCar-v0 (1M steps) and GridWorld-CliffWalking-v0 (500k steps, ~89% of seeds) are left
+# to experiments/ppo_table.py: each takes minutes on a 2-core CPU.
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "env_id, threshold",
+    "env_id, threshold, min_solved",
     [
-        ("Acrobot-v1", -100.0),
-        ("GridWorld-OpenRoom-v0", None),
-        ("GridWorld-FourRooms-v0", None),
-        ("gymnax:Catch-bsuite", 1.0),
+        ("Acrobot-v1", -100.0, 4),
+        ("Pendulum-v1", -200.0, 4),
+        # One seed in 16 collapses to doing nothing before it finds the flag.
+        ("MountainCarContinuous-v0", 90.0, 3),
+        ("GridWorld-OpenRoom-v0", None, 4),
+        ("GridWorld-FourRooms-v0", None, 4),
+        ("gymnax:Catch-bsuite", 1.0, 4),
     ],
 )
-def test_default_config_learns_on_every_one_of_four_seeds(env_id, threshold):
+def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
     if env_id.startswith("gymnax:"):
         pytest.importorskip("gymnax")
     if threshold is None:
         threshold = float(gridworld.optimal_return(envs.make(env_id)[1]))
     scores = _final_scores(env_id, num_seeds=4)
-    assert np.all(scores >= threshold), scores
+    assert np.sum(scores >= threshold) >= min_solved, scores

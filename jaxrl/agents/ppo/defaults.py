@@ -105,15 +105,17 @@ _CONFIGS: dict[str, PPOConfig] = {
         normalize_rewards=True,
     ),
     # On-policy learners settle on the safe path away from the cliff (Sutton & Barto, Ex. 6.6)
-    # unless the policy turns near-deterministic before it settles: 10 epochs per rollout and
-    # no entropy bonus; a faster learning rate (5e-3) or gamma 0.999 strand some seeds.
+    # unless the policy turns near-deterministic along the edge first: 10 epochs per rollout, no
+    # entropy bonus, small steps (clip 0.1, lr 2e-3). Over 66 seeds 89% end on the edge path
+    # (-13), the rest one row up (-15); 250k steps at clip 0.2 and lr 3e-3 gave 79% of 24.
     "GridWorld-CliffWalking-v0": PPOConfig(
-        total_timesteps=250_000,
+        total_timesteps=500_000,
         num_envs=32,
         num_steps=32,
         update_epochs=10,
         num_minibatches=4,
-        learning_rate=3e-3,
+        learning_rate=2e-3,
+        clip_eps=0.1,
         ent_coef=0.0,
         normalize_rewards=True,
     ),
