@@ -37,7 +37,7 @@ import numpy as np
 
 from jaxrl import envs
 from jaxrl.envs import spaces
-from jaxrl.reporting import write_json_atomically
+from jaxrl.reporting import cpu_model, write_json_atomically
 
 #: jaxrl id -> gymnax id of the same environment.
 GYMNAX_IDS = {
@@ -299,17 +299,8 @@ def bench_row(env_id: str, num_envs: int, settings: Settings) -> dict[str, Any]:
 
 def hardware() -> dict[str, Any]:
     """CPU model, core counts and JAX devices of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            models = [
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            ]
-        cpu = models[0] if models else cpu
-    except OSError:
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": _usable_cpus(),
         "jax_backend": jax.default_backend(),

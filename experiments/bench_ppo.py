@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jaxrl.reporting import write_json_atomically
+from jaxrl.reporting import cpu_model, write_json_atomically
 
 ENV_ID = "CartPole-v1"
 SOLVED_RETURN = 475.0
@@ -564,17 +564,8 @@ def format_report(summaries: dict[str, Any], ratios: dict[str, Any], goals: list
 
 def hardware() -> dict[str, Any]:
     """CPU model, core counts and load of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            models = [
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            ]
-        cpu = models[0] if models else cpu
-    except OSError:
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_average": list(os.getloadavg()),
