@@ -1,0 +1,316 @@
+"""Q-learning and Sarsa: one epsilon-greedy TD loop on the real env, the target the difference.
+
+    Q(S, A) <- Q(S, A) + alpha * (R + gamma * bootstrap - Q(S, A))
+    Q-learning: bootstrap = max_a Q(S', a)      (off-policy: learns the greedy policy's values)
+    Sarsa:      bootstrap = Q(S', A')           (on-policy: A' is the epsilon-greedy next action)
+
+`make_train(config, env, env_params) -> train(key, env_params, hyperparams)` runs
+`config.num_episodes` episodes of `env.step` (auto-reset, time limit and slip are the env's own)
+as a `lax.scan` over episodes around a `lax.while_loop` over steps. It is pure and unjitted: the
+caller jits it and vmaps over seeds (`in_axes=(0, None, None)`), same-shaped layouts
+(`(None, 0, None)`) or hyperparameters (`(None, None, 0)`). The algorithm is a traced
+hyperparameter too, so Q-learning and Sarsa run side by side in one compiled program:
+
+    hyperparams = tabular.stack_hyperparams([config, config.replace(algorithm="sarsa")])
+    results = jax.vmap(train, in_axes=(None, None, 0))(key, env_params, hyperparams)
+
+A terminated step does not bootstrap; a truncated one bootstraps from the state of
+`info["final_observation"]` (the time limit is not part of the MDP). Both algorithms pick the
+next action before updating (Sarsa needs it for its target); for the off-policy Q-learning this
+only changes which table its behaviour policy reads when `S' = S`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.agents.tabular.policies import epsilon_greedy, state_index
+from jaxrl.envs import spaces
+from jaxrl.envs.core import Environment, EnvParams
+
+ALGORITHMS = ("q_learning", "sarsa")
+Q_LEARNING, SARSA = 0, 1  # codes of TabularHyperparams.algorithm, the index in ALGORITHMS
+
+
+@dataclasses.dataclass(frozen=True)
+class TabularConfig:
+    """Settings of a tabular TD learner, validated on construction.
+
+    Static (fix the program):
+        num_episodes: episodes to learn from (the scan's length).
+        initial_q: the value every table entry starts at.
+
+    Traceable (see `hyperparams`; vmap sweeps them):
+        algorithm: "q_learning" or "sarsa".
+        learning_rate: the step size alpha, in (0, 1].
+        gamma: discount in (0, 1].
+        epsilon: exploration probability of the epsilon-greedy behaviour policy, in [0, 1].
+    """
+
+    algorithm: str = "q_learning"
+    num_episodes: int = 500
+    learning_rate: float = 0.5
+    gamma: float = 1.0
+    epsilon: float = 0.1
+    initial_q: float = 0.0
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"TabularConfig.algorithm={self.algorithm!r}: choose one of {ALGORITHMS}."
+            )
+        if (
+            isinstance(self.num_episodes, bool)
+            or not isinstance(self.num_episodes, int)
+            or self.num_episodes < 1
+        ):
+            raise ValueError(
+                f"TabularConfig.num_episodes={self.num_episodes!r}: must be a positive integer."
+            )
+        checks = {
+            "learning_rate": (0.0 < self.learning_rate <= 1.0, "in (0, 1], e.g. 0.5"),
+            "gamma": (0.0 < self.gamma <= 1.0, "in (0, 1]"),
+            "epsilon": (0.0 <= self.epsilon <= 1.0, "in [0, 1], e.g. 0.1"),
+        }
+        for name, (ok, expected) in checks.items():
+            if not ok:
+                raise ValueError(f"TabularConfig.{name}={getattr(self, name)!r}: must be {expected}.")
+
+    @property
+    def hyperparams(self) -> TabularHyperparams:
+        """The traceable settings as scalars."""
+        return TabularHyperparams(
+            algorithm=jnp.int32(ALGORITHMS.index(self.algorithm)),
+            learning_rate=jnp.float32(self.learning_rate),
+            gamma=jnp.float32(self.gamma),
+            epsilon=jnp.float32(self.epsilon),
+        )
+
+    def replace(self, **changes: Any) -> TabularConfig:
+        """A copy with `changes`, validated; unknown names are a ValueError listing the fields."""
+        valid = [f.name for f in dataclasses.fields(self)]
+        unknown = [name for name in changes if name not in valid]
+        if unknown:
+            raise ValueError(
+                f"TabularConfig has no field {unknown[0]!r}; valid fields: {', '.join(valid)}."
+            )
+        return dataclasses.replace(self, **changes)
+
+
+@struct.dataclass
+class TabularHyperparams:
+    """The traceable settings, a pytree: scalars, or `[B]` leaves for a vmapped sweep.
+
+    Attributes:
+        algorithm: int32, `Q_LEARNING` (0) or `SARSA` (1).
+        learning_rate: float32, alpha.
+        gamma: float32, the discount.
+        epsilon: float32, the exploration probability.
+    """
+
+    algorithm: jax.Array
+    learning_rate: jax.Array
+    gamma: jax.Array
+    epsilon: jax.Array
+
+
+def stack_hyperparams(configs: Sequence[TabularConfig]) -> TabularHyperparams:
+    """The traceable settings of several configs stacked into `[len(configs)]` leaves.
+
+    Raises:
+        ValueError: no configs, or configs whose static settings differ (they need separate
+            programs: build one `train` per static setting).
+    """
+    if not configs:
+        raise ValueError("stack_hyperparams: give at least one TabularConfig.")
+    static = {(c.num_episodes, c.initial_q) for c in configs}
+    if len(static) > 1:
+        raise ValueError(
+            "stack_hyperparams: the configs differ in num_episodes or initial_q, which fix the "
+            "program; stack only configs that share them."
+        )
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *[c.hyperparams for c in configs])
+
+
+@struct.dataclass
+class TDCarry:
+    """What the step loop carries.
+
+    Attributes:
+        q_values: float32 `[S, A]`.
+        env_state: the env's state.
+        obs: the current observation (one-hot `[S]`).
+        action: int32, the action about to be taken in `obs`.
+        key: PRNG key.
+        done: bool, whether the episode has just ended.
+        episode_return: float32, the finished episode's return (valid once `done`).
+        episode_length: int32, the finished episode's length (valid once `done`).
+    """
+
+    q_values: jax.Array
+    env_state: Any
+    obs: jax.Array
+    action: jax.Array
+    key: jax.Array
+    done: jax.Array
+    episode_return: jax.Array
+    episode_length: jax.Array
+
+
+@struct.dataclass
+class TabularResult:
+    """What `train` returns.
+
+    Attributes:
+        q_values: float32 `[S, A]`, the learned table.
+        episode_returns: float32 `[num_episodes]`, each episode's (online, epsilon-greedy) return.
+        episode_lengths: int32 `[num_episodes]`, steps in each episode.
+    """
+
+    q_values: jax.Array
+    episode_returns: jax.Array
+    episode_lengths: jax.Array
+
+
+def td_target(
+    hyperparams: TabularHyperparams,
+    q_values: jax.Array,
+    reward: jax.Array,
+    terminated: jax.Array,
+    final_state: jax.Array,
+    next_action: jax.Array,
+) -> jax.Array:
+    """The one-step TD target; the only place where Q-learning and Sarsa differ.
+
+    Args:
+        hyperparams: supplies the algorithm and gamma.
+        q_values: float32 `[S, A]` before the update.
+        reward: float32 scalar.
+        terminated: bool scalar; a terminal transition has no bootstrap.
+        final_state: int32, the state the step reached (before any auto-reset).
+        next_action: int32, the epsilon-greedy action in `final_state`.
+
+    Returns:
+        float32 scalar.
+    """
+    bootstrap = jnp.where(
+        hyperparams.algorithm == SARSA,
+        q_values[final_state, next_action],
+        jnp.max(q_values[final_state]),
+    )
+    return reward + hyperparams.gamma * jnp.where(terminated, 0.0, bootstrap)
+
+
+def td_step(
+    hyperparams: TabularHyperparams, env: Environment, env_params: EnvParams, carry: TDCarry
+) -> TDCarry:
+    """Takes `carry.action` in the env, updates the table once, picks the next action."""
+    key, key_step, key_next = jax.random.split(carry.key, 3)
+    obs, env_state, reward, terminated, truncated, info = env.step(
+        key_step, carry.env_state, carry.action, env_params
+    )
+    state = state_index(carry.obs)
+    final_state = state_index(info["final_observation"])
+    next_action = epsilon_greedy(key_next, carry.q_values[final_state], hyperparams.epsilon)
+    target = td_target(hyperparams, carry.q_values, reward, terminated, final_state, next_action)
+    error = target - carry.q_values[state, carry.action]
+    q_values = carry.q_values.at[state, carry.action].add(hyperparams.learning_rate * error)
+    return TDCarry(
+        q_values=q_values,
+        env_state=env_state,
+        obs=obs,
+        action=next_action,
+        key=key,
+        done=terminated | truncated,
+        episode_return=info["episode_return"],
+        episode_length=info["episode_length"],
+    )
+
+
+def run_episode(
+    hyperparams: TabularHyperparams, env: Environment, env_params: EnvParams, carry: TDCarry
+) -> TDCarry:
+    """Learns through one whole episode from `carry.obs` (an episode's first observation).
+
+    The env auto-resets, so on return `obs` and `env_state` already start the next episode.
+    """
+    key, key_action = jax.random.split(carry.key)
+    action = epsilon_greedy(
+        key_action, carry.q_values[state_index(carry.obs)], hyperparams.epsilon
+    )
+    carry = carry.replace(action=action, key=key, done=jnp.bool_(False))
+    return jax.lax.while_loop(
+        lambda c: ~c.done, lambda c: td_step(hyperparams, env, env_params, c), carry
+    )
+
+
+def make_train(config: TabularConfig, env: Environment, env_params: EnvParams):
+    """Builds `train(key, env_params=None, hyperparams=None) -> TabularResult`, pure, unjitted.
+
+    Args:
+        config: the learner's settings.
+        env: an env with Discrete actions whose observation is a one-hot of its state (every
+            GridWorld).
+        env_params: the default params, which fix the table's shape `[S, A]`; `train` may be
+            given other params of the same shapes (vmap over layouts, slips or rewards).
+
+    Returns:
+        `train(key, env_params=None, hyperparams=None)`; None means `env_params` and
+        `config.hyperparams`.
+
+    Raises:
+        ValueError: the action or observation space is not a discrete / one-hot table.
+    """
+    action_space = env.action_space(env_params)
+    obs_space = env.observation_space(env_params)
+    if not isinstance(action_space, spaces.Discrete):
+        raise ValueError(
+            f"Tabular learners need Discrete actions; {env.name} has {action_space}. "
+            "Use PPO (jaxrl.agents.ppo) for continuous actions."
+        )
+    if len(obs_space.shape) != 1:
+        raise ValueError(
+            f"Tabular learners need a one-hot observation vector; {env.name}'s observation has "
+            f"shape {obs_space.shape}. Use a GridWorld or PPO."
+        )
+    num_states, num_actions = obs_space.shape[0], action_space.n
+    default_params = env_params
+
+    def train(
+        key: jax.Array,
+        env_params: EnvParams | None = None,
+        hyperparams: TabularHyperparams | None = None,
+    ) -> TabularResult:
+        env_params = default_params if env_params is None else env_params
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        key_reset, key_learn = jax.random.split(key)
+        obs, env_state = env.reset(key_reset, env_params)
+        carry = TDCarry(
+            q_values=jnp.full((num_states, num_actions), config.initial_q, jnp.float32),
+            env_state=env_state,
+            obs=obs,
+            action=jnp.int32(0),
+            key=key_learn,
+            done=jnp.bool_(False),
+            episode_return=jnp.float32(0.0),
+            episode_length=jnp.int32(0),
+        )
+
+        def one_episode(carry, _):
+            carry = run_episode(hyperparams, env, env_params, carry)
+            return carry, (carry.episode_return, carry.episode_length)
+
+        carry, (returns, lengths) = jax.lax.scan(
+            one_episode, carry, None, length=config.num_episodes
+        )
+        return TabularResult(
+            q_values=carry.q_values, episode_returns=returns, episode_lengths=lengths
+        )
+
+    return train
