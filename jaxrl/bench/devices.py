@@ -1,0 +1,279 @@
+"""Wall time of PPO on 1, 2, 4, 8 devices, with the speedup and per-device efficiency.
+
+Two workloads, each a fixed total amount of work split over D devices (strong scaling):
+  seeds          `distributed.sharded_vmap`: 8 independent CartPole runs, 8 / D per device.
+  data_parallel  `distributed.data_parallel_train`: one run of 64 envs, 64 / D per device,
+                 gradients averaged across devices every minibatch.
+speedup = time(1 device) / time(D devices); efficiency = speedup / D.
+
+On the CPU each device count runs in its own process (`python -m jaxrl.bench.devices
+--worker`) with `XLA_FLAGS=--xla_force_host_platform_device_count=D`, which JAX reads once when
+it starts. Forced CPU devices share the machine's cores, so the speedup stops at the core
+count. On a multi-GPU machine `in_process` measures sub-meshes of the first D devices of this
+process instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jaxrl.bench import harness, report
+
+WORKLOADS = ("seeds", "data_parallel")
+NUM_SEEDS = 8
+DEFAULT_DEVICES = (1, 2, 4, 8)
+QUICK_DEVICES = (1, 2)
+#: `--quick` measures one workload: each compile costs seconds, and a smoke run checks shapes.
+QUICK_WORKLOADS = ("seeds",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How the devices benchmark measures.
+
+    Attributes:
+        devices: device counts D; each must divide 8 seeds and 64 envs.
+        workloads: names from `WORKLOADS`.
+        repeats: timed runs per point (median).
+        quick: a quarter of the work, compiled with `harness.QUICK_COMPILER_OPTIONS`.
+        in_process: sub-meshes of this process's devices instead of forced CPU devices.
+        timeout_s: seconds one worker process may take.
+    """
+
+    devices: tuple[int, ...] = DEFAULT_DEVICES
+    workloads: tuple[str, ...] = WORKLOADS
+    repeats: int = 2
+    quick: bool = False
+    in_process: bool = False
+    timeout_s: float = 900.0
+
+    def __post_init__(self):
+        bad = [d for d in self.devices if d < 1 or NUM_SEEDS % d]
+        if bad or not self.devices:
+            raise ValueError(
+                f"devices {list(self.devices)}: each count must divide {NUM_SEEDS} (1, 2, 4, 8)."
+            )
+        unknown = [name for name in self.workloads if name not in WORKLOADS]
+        if unknown or not self.workloads:
+            raise ValueError(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}.")
+        if self.repeats < 1:
+            raise ValueError(f"repeats={self.repeats}: run at least one repetition.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The devices benchmark's options."""
+    parser.add_argument("--devices", type=int, nargs="+", help=f"device counts (default {DEFAULT_DEVICES})")
+    parser.add_argument("--repeats", type=int, help="timed runs per point, median (default 2)")
+    parser.add_argument("--in-process", action="store_true", help="sub-meshes of this process")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from parsed options; `--quick`: 1 and 2 devices, the seeds workload, a quarter
+    of the work."""
+    quick = bool(args.quick)
+    return Settings(
+        devices=tuple(args.devices or (QUICK_DEVICES if quick else DEFAULT_DEVICES)),
+        workloads=QUICK_WORKLOADS if quick else WORKLOADS,
+        repeats=args.repeats or (1 if quick else Settings.repeats),
+        quick=quick,
+        in_process=bool(args.in_process),
+    )
+
+
+def workload_configs(quick: bool) -> dict[str, Any]:
+    """The PPOConfig of each workload (CartPole-v1's tuned batch shape, fixed total work)."""
+    from jaxrl.agents import ppo
+
+    scale = 4 if quick else 1
+    return {
+        "seeds": ppo.default_config("CartPole-v1").replace(total_timesteps=16_000 // scale),
+        "data_parallel": ppo.PPOConfig(
+            total_timesteps=64 * 128 * 8 // scale,
+            num_envs=64,
+            num_steps=128,
+            update_epochs=4,
+            num_minibatches=4,
+        ),
+    }
+
+
+def measure(
+    num_devices: int, repeats: int, quick: bool, workloads: Sequence[str] = WORKLOADS
+) -> list[dict[str, Any]]:
+    """Compiles and runs `workloads` on a mesh of this process's first `num_devices` devices."""
+    import jax
+
+    from jaxrl import distributed, envs
+    from jaxrl.agents import ppo
+
+    if jax.device_count() < num_devices:
+        raise ValueError(f"{num_devices} devices asked for, {jax.device_count()} present.")
+    mesh = distributed.make_mesh(jax.devices()[:num_devices])
+    env, env_params = envs.make("CartPole-v1")
+    configs = workload_configs(quick)
+    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
+    rows = []
+    for name in workloads:
+        if name == "seeds":
+            train = ppo.make_train(configs["seeds"], env, env_params)
+            program, args, runs = distributed.sharded_vmap(train, mesh), (keys, None), NUM_SEEDS
+        else:
+            config = configs["data_parallel"]
+            program = distributed.data_parallel_train(config, env, env_params, mesh)
+            args, runs = (jax.random.key(0),), 1
+        compiled, times = harness.compile_for(program, *args, quick=quick)
+        run = lambda compiled=compiled, args=args: compiled(*args)
+        harness.time_call(run)  # warm-up
+        seconds = [harness.time_call(run) for _ in range(repeats)]
+        config = configs[name]
+        env_steps = runs * config.num_updates * config.batch_size
+        median = statistics.median(seconds)
+        rows.append(
+            {
+                "workload": name,
+                "devices": num_devices,
+                "platform": jax.devices()[0].platform,
+                "compile_s": times.trace_s + times.compile_s,
+                "seconds": seconds,
+                "median_s": median,
+                "env_steps": env_steps,
+                "env_steps_per_s": env_steps / median,
+                "peak_rss_mib": harness.peak_rss_mib(),
+                "device_memory": harness.device_memory(),
+            }
+        )
+    return rows
+
+
+def spawn_worker(num_devices: int, settings: Settings) -> list[dict[str, Any]]:
+    """`measure` in a fresh process with `num_devices` forced CPU devices."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    env = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={num_devices}".strip(),
+    }
+    command = [sys.executable, "-m", "jaxrl.bench.devices", "--worker", str(num_devices)]
+    command += ["--repeats", str(settings.repeats), "--workloads", *settings.workloads]
+    command += ["--quick"] if settings.quick else []
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=settings.timeout_s
+        )
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"devices worker ({num_devices} devices) timed out") from error
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"devices worker ({num_devices} devices) failed: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def with_scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adds the speedup over the 1-device time and the per-device efficiency (speedup / D);
+    None for both where the workload has no 1-device row."""
+    baseline = {row["workload"]: row["median_s"] for row in rows if row["devices"] == 1}
+    for row in rows:
+        base = baseline.get(row["workload"])
+        row["speedup"] = harness.ratio(base, row["median_s"])
+        row["efficiency"] = None if row["speedup"] is None else row["speedup"] / row["devices"]
+    return rows
+
+
+def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Every device count, each in its own worker process (or in this one); the JSON section."""
+    rows = []
+    for num_devices in settings.devices:
+        start = time.perf_counter()
+        if settings.in_process:
+            rows += measure(num_devices, settings.repeats, settings.quick, settings.workloads)
+        else:
+            rows += spawn_worker(num_devices, settings)
+        log(f"devices: {num_devices} done in {time.perf_counter() - start:.0f} s")
+    configs = workload_configs(settings.quick)
+    return {
+        "settings": {
+            **dataclasses.asdict(settings),
+            "seeds": NUM_SEEDS,
+            "configs": {name: dataclasses.asdict(config) for name, config in configs.items()},
+            "peak_rss_is": "of each worker process" if not settings.in_process else "this process",
+        },
+        "results": with_scaling(rows),
+    }
+
+
+def markdown(section: dict[str, Any]) -> str:
+    """One line per (workload, D): wall time, throughput, speedup, efficiency, compile."""
+    rows = [
+        [
+            row["workload"],
+            str(row["devices"]),
+            f"{row['median_s']:.2f}",
+            f"{row['env_steps_per_s']:,.0f}",
+            report.fmt_ratio(row["speedup"]),
+            "-" if row["efficiency"] is None else f"{row['efficiency']:.0%}",
+            f"{row['compile_s']:.1f}",
+            f"{row['peak_rss_mib']:.0f}",
+        ]
+        for row in section["results"]
+    ]
+    kind = "sub-meshes in one process" if section["settings"]["in_process"] else (
+        "forced CPU devices (`--xla_force_host_platform_device_count`), one process each; they "
+        "share the machine's cores"
+    )
+    return "\n".join(
+        [
+            f"Strong scaling, fixed total work split over D devices: {kind}.",
+            "",
+            report.markdown_table(
+                ["workload", "devices", "wall s", "env steps/s", "speedup", "efficiency",
+                 "compile s", "peak RSS MiB"],
+                rows,
+            ),
+        ]
+    )
+
+
+def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
+    """`devices_scaling.png`: speedup against devices per workload, with the ideal line."""
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for row in section["results"]:
+        if row["speedup"] is not None:
+            lines.setdefault(row["workload"], []).append((row["devices"], row["speedup"]))
+    if not lines:
+        return []
+    lines["ideal"] = [(d, float(d)) for d in sorted({row["devices"] for row in section["results"]})]
+    path = report.line_panels(
+        {"PPO CartPole-v1, strong scaling": lines},
+        out_dir,
+        "devices_scaling.png",
+        xlabel="devices",
+        ylabel="speedup over 1 device",
+        logx=True,
+    )
+    return [path]
+
+
+def _worker_main(argv: Sequence[str] | None = None) -> int:
+    """`python -m jaxrl.bench.devices --worker D`: prints `measure`'s rows as one JSON line."""
+    parser = argparse.ArgumentParser(description="one devices measurement (internal)")
+    parser.add_argument("--worker", type=int, required=True)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    args = parser.parse_args(argv)
+    rows = measure(args.worker, args.repeats, args.quick, args.workloads)
+    print(json.dumps(rows), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main())

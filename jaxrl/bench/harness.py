@@ -1,0 +1,252 @@
+"""What every benchmark shares: timing, alternating contestants, medians, memory and the machine.
+
+The harness's rules, which every `jaxrl.bench` benchmark follows:
+  - compile time is measured apart from steady-state time (each contestant is compiled and
+    warmed up once before any timed repetition);
+  - contestants alternate within each repetition (round-robin), so a burst of load from
+    another process hits all of them alike instead of one;
+  - the reported figure is the median over repetitions, with min and max beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jaxrl.reporting import cpu_model
+
+#: Packages whose versions every results file records (None where not installed).
+PACKAGES = (
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "numpy",
+    "gymnax",
+    "gymnasium",
+    "rejax",
+    "stable_baselines3",
+    "torch",
+    "jaxrl",
+)
+#: XLA options for `--quick` runs: LLVM without optimisation halves compile time, which
+#: dominates a smoke run; its figures are then not comparable with a full run's.
+QUICK_COMPILER_OPTIONS = {
+    "xla_backend_optimization_level": 0,
+    "xla_llvm_disable_expensive_passes": True,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Contestant:
+    """One timed figure, compiled and warmed up: each `run()` call is one repetition.
+
+    Attributes:
+        name: the figure's name in tables and JSON.
+        run: takes one repetition; returns what must be ready before the clock stops (JAX
+            arrays are waited on with `jax.block_until_ready`).
+        compile_s: seconds spent compiling before the first repetition (0 for uncompiled code).
+    """
+
+    name: str
+    run: Callable[[], Any]
+    compile_s: float
+
+
+class Clock:
+    """Wall (`perf_counter`), CPU (`process_time`) and epoch seconds at named points."""
+
+    def __init__(self):
+        self.marks: dict[str, tuple[float, float, float]] = {}
+        self.mark("start")
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (time.perf_counter(), time.process_time(), time.time())
+
+    def wall(self, start: str, end: str) -> float:
+        return self.marks[end][0] - self.marks[start][0]
+
+    def cpu(self, start: str, end: str) -> float:
+        return self.marks[end][1] - self.marks[start][1]
+
+
+def compile_for(fn: Callable[..., Any], *example_args: Any, quick: bool = False) -> tuple[Any, Any]:
+    """`jaxrl.compilation.compile_program` (the CPU fast-compile options), or with
+    `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its `CompileTimes`."""
+    import jax
+
+    from jaxrl.compilation import CompileTimes, compile_program
+
+    if not quick:
+        return compile_program(fn, *example_args)
+    start = time.perf_counter()
+    lowered = jax.jit(fn).lower(*example_args)
+    traced = time.perf_counter()
+    compiled = lowered.compile(compiler_options=QUICK_COMPILER_OPTIONS)
+    return compiled, CompileTimes(trace_s=traced - start, compile_s=time.perf_counter() - traced)
+
+
+def time_call(fn: Callable[[], Any]) -> float:
+    """Seconds one call of `fn` takes, until its outputs (JAX arrays included) are ready."""
+    start = time.perf_counter()
+    _block(fn())
+    return time.perf_counter() - start
+
+
+def alternate(contestants: Sequence[Contestant], repeats: int) -> dict[str, list[float]]:
+    """Seconds per repetition for each contestant, all contestants taking turns in each round.
+
+    Args:
+        contestants: compiled and warmed-up figures, with distinct names.
+        repeats: rounds; every contestant runs once per round.
+
+    Returns:
+        name -> `[repeats]` seconds, in round order.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats}: run at least one repetition.")
+    names = [contestant.name for contestant in contestants]
+    if len(set(names)) != len(names):
+        raise ValueError(f"contestant names repeat: {names}; give each figure its own name.")
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(repeats):
+        for contestant in contestants:
+            seconds[contestant.name].append(time_call(contestant.run))
+    return seconds
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """Median, min and max of `values` (non-empty)."""
+    if not values:
+        raise ValueError("summary of no values: run at least one repetition.")
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """`numerator / denominator`; None when either is missing or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size in MiB.
+
+    On Linux, `VmHWM` of /proc/self/status: the high-water mark of this process's own memory
+    (`ru_maxrss` would also count a parent's peak, which it keeps across fork and exec).
+    Elsewhere `ru_maxrss` (macOS reports bytes). Either way a high-water mark: in one process it
+    bounds every measurement made so far, not the last one alone.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def device_memory() -> dict[str, int] | None:
+    """The first JAX device's memory counters (bytes in use, peak, limit), or None on backends
+    that keep none (the CPU)."""
+    import jax
+
+    stats = jax.devices()[0].memory_stats()
+    if not stats:
+        return None
+    keys = ("bytes_in_use", "peak_bytes_in_use", "bytes_limit")
+    return {key: int(stats[key]) for key in keys if key in stats}
+
+
+def compiled_memory(compiled: Any) -> dict[str, int] | None:
+    """XLA's own accounting of a compiled program's buffers in bytes (arguments, outputs,
+    temporaries), or None where the backend gives none. Unlike RSS it is exact and unaffected
+    by other processes."""
+    try:
+        analysis = compiled.memory_analysis()
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return None
+    if analysis is None:
+        return None
+    return {
+        "argument_bytes": int(analysis.argument_size_in_bytes),
+        "output_bytes": int(analysis.output_size_in_bytes),
+        "temp_bytes": int(analysis.temp_size_in_bytes),
+    }
+
+
+def installed(module: str) -> bool:
+    """Whether `module` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def versions() -> dict[str, str | None]:
+    """Python's and `PACKAGES`' versions, and this checkout's git commit where there is one."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = None
+    try:
+        out["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["git_commit"] = None
+    return out
+
+
+def hardware() -> dict[str, Any]:
+    """CPU model, core counts, load, JAX's backend and devices, and the JAX-related variables
+    of the environment: what a reader needs to compare two results files."""
+    import jax
+
+    try:
+        usable: int | None = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = None
+    return {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable,
+        # Other processes share the cores: the load average says how much.
+        "load_average": list(os.getloadavg()),
+        "platform": platform.platform(),
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(device) for device in jax.devices()],
+        "jax_device_kind": jax.devices()[0].device_kind,
+        "environment": {
+            name: os.environ.get(name)
+            for name in ("JAX_PLATFORMS", "XLA_FLAGS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
+        },
+    }
+
+
+def _block(outputs: Any) -> Any:
+    """Waits for JAX arrays in `outputs`; anything else passes through."""
+    if "jax" in sys.modules:
+        import jax
+
+        return jax.block_until_ready(outputs)
+    return outputs

@@ -1,0 +1,247 @@
+"""Seeds in parallel: wall time of PPO on CartPole-v1 for 1 to 1024 seeds in one program.
+
+Each point is `jax.vmap(train)` over N seeds, compiled once (timed apart), warmed up once, then
+run `repeats` times (median). With perfect batching the wall time stays flat as N grows until
+the machine is busy; `per_seed_s` (wall / N) shows the price of one more seed. Every point also
+records XLA's buffer accounting for the compiled program (exact, unlike RSS on a shared
+machine), the process's peak RSS so far, and on a GPU the device's peak memory.
+
+Contestants (`CONTESTANTS`), alternating at every N:
+  jaxrl  the tuned default config (`ppo.default_config`), `total_timesteps` per seed.
+  rejax  (opt-in: its vmapped program compiles in tens of seconds on a CPU) rejax 0.1.3's PPO
+         at its published CartPole hyperparameters with evaluation switched off, beside
+         `jaxrl_rejax_hp`, jaxrl at the same hyperparameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from jaxrl.bench import harness, report
+
+ENV_ID = "CartPole-v1"
+CONTESTANTS = {
+    "jaxrl": "jaxrl, tuned default config",
+    "jaxrl_rejax_hp": "jaxrl at rejax's published hyperparameters",
+    "rejax": "rejax 0.1.3 at its published hyperparameters, evaluation off",
+}
+DEFAULT_CONTESTANTS = ("jaxrl",)
+DEFAULT_SEEDS = (1, 4, 16, 64, 256, 1024)
+QUICK_SEEDS = (4,)
+#: (numerator, denominator) of wall seconds, so > 1 favours the denominator (jaxrl).
+RATIOS = (("rejax", "jaxrl_rejax_hp"),)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How the seeds benchmark measures.
+
+    Attributes:
+        seeds: the numbers of seeds N, one program each.
+        total_timesteps: env steps per seed.
+        contestants: names from `CONTESTANTS`.
+        repeats: timed runs per point (median).
+        quick: a smoke run: tiny sizes, compiled with `harness.QUICK_COMPILER_OPTIONS`.
+    """
+
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
+    total_timesteps: int = 5_000
+    contestants: tuple[str, ...] = DEFAULT_CONTESTANTS
+    repeats: int = 2
+    quick: bool = False
+
+    def __post_init__(self):
+        if not self.seeds or min(self.seeds) < 1:
+            raise ValueError(f"seeds {list(self.seeds)}: each number of seeds must be at least 1.")
+        unknown = [name for name in self.contestants if name not in CONTESTANTS]
+        if unknown or not self.contestants:
+            raise ValueError(
+                f"unknown seeds contestants {unknown}; choose from {list(CONTESTANTS)}"
+            )
+        if self.total_timesteps < 1:
+            raise ValueError(f"total_timesteps={self.total_timesteps}: must be at least 1.")
+        if self.repeats < 1:
+            raise ValueError(f"repeats={self.repeats}: run at least one repetition.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The seeds benchmark's options."""
+    parser.add_argument("--seeds", nargs="+", type=int, help=f"numbers of seeds (default {DEFAULT_SEEDS})")
+    parser.add_argument("--timesteps", type=int, help="env steps per seed (default 5000)")
+    parser.add_argument(
+        "--contestants", nargs="+", help=f"from {list(CONTESTANTS)} (default: jaxrl)"
+    )
+    parser.add_argument("--repeats", type=int, help="timed runs per point, median (default 2)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from parsed options; `--quick`: 4 seeds, 1000 steps, 1 repetition."""
+    quick = bool(args.quick)
+    return Settings(
+        seeds=tuple(args.seeds or (QUICK_SEEDS if quick else DEFAULT_SEEDS)),
+        total_timesteps=args.timesteps or (1_000 if quick else Settings.total_timesteps),
+        contestants=tuple(args.contestants or DEFAULT_CONTESTANTS),
+        repeats=args.repeats or (1 if quick else Settings.repeats),
+        quick=quick,
+    )
+
+
+def build(
+    name: str, num_seeds: int, total_timesteps: int, quick: bool = False
+) -> tuple[harness.Contestant, Any, int]:
+    """One contestant at `num_seeds` seeds: compiled (timed; `quick`: with
+    `harness.QUICK_COMPILER_OPTIONS`) and warmed up.
+
+    Returns:
+        The contestant, its compiled program (for XLA's memory accounting) and the env steps
+        one run takes over all seeds.
+    """
+    import jax
+
+    from jaxrl import envs
+    from jaxrl.agents import ppo
+    from jaxrl.bench import ppo as bench_ppo
+
+    keys = jax.random.split(jax.random.key(0), num_seeds)
+    if name == "rejax":
+        import jax.numpy as jnp
+        import rejax
+        from gymnax.environments.classic_control import CartPole
+
+        env = bench_ppo.FiveTupleEnv(CartPole())
+        hparams = {
+            **bench_ppo.REJAX_CARTPOLE,
+            "total_timesteps": total_timesteps,
+            "eval_freq": total_timesteps,
+            "skip_initial_evaluation": True,
+        }
+        algo = rejax.PPO.create(env=env, env_params=env.default_params, **hparams)
+        # Training alone, as jaxrl's program: the one evaluation rejax would still make at the
+        # end (128 full episodes) would cost more than 5000 steps of training.
+        algo = algo.replace(eval_callback=lambda algo, ts, key: jnp.zeros(()))
+        program = jax.vmap(algo.train)
+        iteration = algo.num_envs * algo.num_steps
+        env_steps = num_seeds * -(-total_timesteps // iteration) * iteration
+    else:
+        env, env_params = envs.make(ENV_ID)
+        config = ppo.default_config(ENV_ID)
+        if name == "jaxrl_rejax_hp":
+            config = bench_ppo.jaxrl_rejax_config(config)
+        config = config.replace(total_timesteps=total_timesteps)
+        program = jax.vmap(ppo.make_train(config, env, env_params))
+        env_steps = num_seeds * config.num_updates * config.batch_size
+    start = time.perf_counter()
+    compiled, _ = harness.compile_for(program, keys, quick=quick)
+    compile_s = time.perf_counter() - start
+    run = lambda: compiled(keys)
+    harness.time_call(run)
+    return harness.Contestant(name, run, compile_s), compiled, env_steps
+
+
+def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Every contestant at every N, alternating; returns the benchmark's JSON section."""
+    notes = []
+    contestants = list(settings.contestants)
+    if "rejax" in contestants and not harness.installed("rejax"):
+        contestants.remove("rejax")
+        notes.append("rejax skipped: not installed (pip install rejax==0.1.3)")
+        log(f"note: seeds: {notes[-1]}")
+    rows = []
+    for num_seeds in settings.seeds:
+        built = {name: build(name, num_seeds, settings.total_timesteps, settings.quick) for name in contestants}
+        seconds = harness.alternate([b[0] for b in built.values()], settings.repeats)
+        for name, (contestant, compiled, env_steps) in built.items():
+            median = statistics.median(seconds[name])
+            rows.append(
+                {
+                    "contestant": name,
+                    "seeds": num_seeds,
+                    "compile_s": contestant.compile_s,
+                    "seconds": seconds[name],
+                    "median_s": median,
+                    "per_seed_s": median / num_seeds,
+                    "env_steps": env_steps,
+                    "env_steps_per_s": env_steps / median,
+                    "xla_memory": harness.compiled_memory(compiled),
+                    "peak_rss_mib": harness.peak_rss_mib(),
+                    "device_memory": harness.device_memory(),
+                }
+            )
+        log(f"seeds: {num_seeds} done")
+    return {
+        "settings": {**dataclasses.asdict(settings), "env_id": ENV_ID},
+        "results": rows,
+        "ratios": seed_ratios(rows),
+        "notes": notes,
+    }
+
+
+def seed_ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per N, `RATIOS` of median wall seconds (the slower side on top: > 1 favours jaxrl)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for num_seeds in sorted({row["seeds"] for row in rows}):
+        wall = {row["contestant"]: row["median_s"] for row in rows if row["seeds"] == num_seeds}
+        if any(a in wall and b in wall for a, b in RATIOS):
+            out[str(num_seeds)] = report.ratios(wall, RATIOS)
+    return out
+
+
+def markdown(section: dict[str, Any]) -> str:
+    """One line per (contestant, N): wall time, per-seed time, throughput, compile, memory."""
+    rows = []
+    for row in section["results"]:
+        memory = row["xla_memory"]
+        xla_mib = "-" if memory is None else f"{sum(memory.values()) / 2**20:.1f}"
+        device = row["device_memory"]
+        device_mib = "-" if not device else f"{device.get('peak_bytes_in_use', 0) / 2**20:.0f}"
+        rows.append(
+            [
+                row["contestant"],
+                str(row["seeds"]),
+                f"{row['median_s']:.3f}",
+                f"{row['per_seed_s'] * 1e3:.2f}",
+                f"{row['env_steps_per_s']:,.0f}",
+                f"{row['compile_s']:.2f}",
+                xla_mib,
+                f"{row['peak_rss_mib']:.0f}",
+                device_mib,
+            ]
+        )
+    settings = section["settings"]
+    lines = [
+        f"PPO on {settings['env_id']}, {settings['total_timesteps']:,} env steps per seed, "
+        f"`jax.vmap(train)` over N seeds, median of {settings['repeats']} run(s):",
+        "",
+        report.markdown_table(
+            ["contestant", "seeds", "wall s", "ms per seed", "env steps/s", "compile s",
+             "XLA buffers MiB", "peak RSS MiB", "device peak MiB"],
+            rows,
+        ),
+    ]
+    for num_seeds, pairs in section["ratios"].items():
+        shown = ", ".join(f"{pair} {report.fmt_ratio(value)}" for pair, value in pairs.items())
+        lines.append(f"- {num_seeds} seeds, wall-time ratio: {shown}")
+    lines += [f"- note: {note}" for note in section["notes"]]
+    return "\n".join(lines)
+
+
+def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
+    """`seeds_wall.png`: wall seconds against the number of seeds (log-log)."""
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for row in section["results"]:
+        lines.setdefault(row["contestant"], []).append((row["seeds"], row["median_s"]))
+    path = report.line_panels(
+        {f"PPO {ENV_ID}, seeds in one program": lines},
+        out_dir,
+        "seeds_wall.png",
+        xlabel="seeds (vmapped)",
+        ylabel="wall seconds per run",
+        logx=True,
+        logy=True,
+    )
+    return [path]
