@@ -167,7 +167,7 @@ class Environment(Generic[StateT, ParamsT]):
         else:
             # step_env ignores its key: the one key goes to the reset noise, unsplit.
             key_step = key_reset = key
-        obs_step, state_step, reward, terminated, truncated, info = self._step_no_reset(
+        obs_step, state_step, reward, terminated, truncated, info = self.step_without_reset(
             key_step, state, action, params
         )
         obs_reset, state_reset = self.reset(key_reset, params)
@@ -222,7 +222,7 @@ class Environment(Generic[StateT, ParamsT]):
             # step_env ignores its key: the one key goes to the reset noise, unsplit.
             step_keys, key_axis, key_reset = key, None, key
         obs_step, state_step, reward, terminated, truncated, info = jax.vmap(
-            self._step_no_reset, in_axes=(key_axis, 0, 0, None)
+            self.step_without_reset, in_axes=(key_axis, 0, 0, None)
         )(step_keys, state, action, params)
         done = jnp.logical_or(terminated, truncated)
         # Envs that reset are ranked 0, 1, ...; rank r takes pool entry r % pool_size of pool
@@ -249,8 +249,15 @@ class Environment(Generic[StateT, ParamsT]):
         obs, state = obs_and_state
         return obs, state, reward, terminated, truncated, info
 
-    def _step_no_reset(self, key, state, action, params):
-        """step_env plus what every env shares: action clipping, time limit, episode stats."""
+    def step_without_reset(
+        self, key: jax.Array, state: StateT, action: jax.typing.ArrayLike, params: ParamsT
+    ) -> tuple[jax.Array, StateT, jax.Array, jax.Array, jax.Array, Info]:
+        """`step` without the auto-reset: the state an episode ends in stays visible.
+
+        `step_env` plus what every env shares (action clipping, time limit, episode stats); what
+        renderers and episode recorders use to show an episode's last state. Same returns as
+        `step`, but `obs` and `state` are the step's own even when the episode ended.
+        """
         action = self.action_space(params).clip(jnp.asarray(action))
         obs, next_state, reward, terminated, info = self.step_env(key, state, action, params)
         reward = jnp.asarray(reward, jnp.float32)

@@ -24,23 +24,8 @@ from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.reporting import cpu_model, write_json_atomically
 
-#: Score a seed must reach to count as solved; GridWorld layouts use their optimal return.
-THRESHOLDS = {
-    "CartPole-v1": 475.0,
-    "Acrobot-v1": -100.0,
-    "MountainCar-v0": -110.0,
-    "MountainCarContinuous-v0": 90.0,
-    "Pendulum-v1": -200.0,
-    "gymnax:Catch-bsuite": 1.0,
-}
-
-
 def threshold(env_id: str, env_params: envs.EnvParams) -> float:
-    if env_id.startswith("GridWorld-"):
-        from jaxrl.envs import gridworld
-
-        return float(gridworld.optimal_return(env_params))
-    return THRESHOLDS[env_id]
+    return ppo.solved_threshold(env_id, env_params)
 
 
 def run_env(env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:

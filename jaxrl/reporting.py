@@ -1,4 +1,4 @@
-"""What experiment scripts share: atomic JSON files and a description of the machine."""
+"""What experiment scripts share: atomic files and a description of the machine."""
 
 from __future__ import annotations
 
@@ -13,19 +13,33 @@ from typing import Any
 def write_json_atomically(path: str | os.PathLike, payload: Any) -> None:
     """Writes `payload` as JSON to a temporary file beside `path`, then renames it over `path`,
     so a reader never sees a half-written file and an interrupted write loses nothing."""
+    write_bytes_atomically(path, (json.dumps(payload, indent=2) + "\n").encode())
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Writes `data` to a temporary file beside `path`, flushes it to disk, then renames it over
+    `path`: readers see the old file or the new one, never a partial one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
+        "wb", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
     ) as handle:
         try:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.chmod(handle.name, 0o666 & ~_umask())  # temp files are private; results are not
         except BaseException:
             handle.close()
             os.unlink(handle.name)
             raise
     os.replace(handle.name, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def cpu_model() -> str:

@@ -7,7 +7,7 @@
 """
 
 from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams, hyperparams_grid
-from jaxrl.agents.ppo.defaults import default_config
+from jaxrl.agents.ppo.defaults import SOLVED_THRESHOLDS, default_config, solved_threshold
 from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import ActorCritic, Categorical, DiagGaussian
 from jaxrl.agents.ppo.train import (
@@ -17,7 +17,10 @@ from jaxrl.agents.ppo.train import (
     init_runner_state,
     make_agent,
     make_evaluate,
+    make_init,
+    make_run_updates,
     make_train,
+    result_from_runner,
     update_step,
 )
 
@@ -32,11 +35,16 @@ __all__ = [
     "TrainResult",
     "Transition",
     "default_config",
+    "solved_threshold",
+    "SOLVED_THRESHOLDS",
     "hyperparams_grid",
     "init_runner_state",
     "make_agent",
     "make_evaluate",
+    "make_init",
+    "make_run_updates",
     "make_train",
+    "result_from_runner",
     "ppo_loss",
     "update_step",
 ]

@@ -478,6 +478,78 @@ def _variance(x: jax.Array, axis_name: str | None) -> jax.Array:
     return jax.lax.pmean(jnp.mean(jnp.square(x - mean)), axis_name)
 
 
+def make_init(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    axis_name: str | None = None,
+) -> Callable[..., RunnerState]:
+    """Builds `init(key, hyperparams=None) -> RunnerState`: a run's state before any update.
+
+    With `make_run_updates` this splits `train` in two, so a caller can run the updates in
+    chunks (progress, checkpoints, resuming) and get exactly `train`'s result.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+
+    def init(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> RunnerState:
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        local = _local_config(config, axis_name)
+        return init_runner_state(key, local, env, env_params, agent, hyperparams, axis_name)
+
+    return init
+
+
+def make_run_updates(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    num_updates: int | None = None,
+    log_callback: Callable[[Metrics], None] | None = None,
+    axis_name: str | None = None,
+) -> Callable[..., tuple[RunnerState, Metrics]]:
+    """Builds `run(runner, hyperparams=None) -> (runner, metrics)`: `num_updates` PPO updates.
+
+    Args:
+        config, env, env_params, log_callback, axis_name: as for `make_train`.
+        num_updates: updates per call (static); the whole run's `config.num_updates` when None.
+            The learning-rate schedule follows `runner.update_index`, so calls of any sizes that
+            add up to `config.num_updates` compute what one call computes: bit for bit on the
+            CPU without observation normalisation; with it, XLA fuses the normalisation
+            differently in programs of different shapes, so results agree to float rounding
+            (~1e-7 relative). Repeating one compiled chunk program is always bit for bit
+            reproducible, which is what makes a resumed run equal an uninterrupted one.
+
+    Returns:
+        The next runner state and per-update metrics, each `[num_updates]`.
+    """
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+    num_updates = config.num_updates if num_updates is None else num_updates
+    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
+        raise ValueError(f"num_updates={num_updates!r}: run at least one update per call.")
+
+    def run(
+        runner: RunnerState, hyperparams: PPOHyperparams | None = None
+    ) -> tuple[RunnerState, Metrics]:
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        local = _local_config(config, axis_name)
+
+        def one_update(runner, _):
+            runner, metrics = update_step(
+                runner, local, env, env_params, agent, hyperparams, axis_name
+            )
+            if log_callback is not None:
+                jax.debug.callback(
+                    log_callback, {**metrics, "update": runner.update_index}, ordered=False
+                )
+            return runner, metrics
+
+        return jax.lax.scan(one_update, runner, None, num_updates)
+
+    return run
+
+
 def make_train(
     config: PPOConfig,
     env: Environment,
@@ -503,36 +575,34 @@ def make_train(
         `train(key, hyperparams=None) -> TrainResult`: pure and unjitted (jit and vmap it).
         `hyperparams` (a `PPOHyperparams`, the config's when None) may be batched under vmap
         to sweep learning rate, clip, entropy coefficient, gamma and lambda in one program.
+        It is `make_init` followed by `make_run_updates` over the whole run.
     """
     env_params = env.default_params if env_params is None else env_params
     agent = make_agent(config, env, env_params)
+    init = make_init(config, env, env_params, axis_name)
+    run = make_run_updates(config, env, env_params, None, log_callback, axis_name)
 
     def train(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> TrainResult:
-        hyperparams = config.hyperparams if hyperparams is None else hyperparams
-        local = config
-        if axis_name is not None:
-            local = shard_config(config, jax.lax.axis_size(axis_name))
-        runner = init_runner_state(key, local, env, env_params, agent, hyperparams, axis_name)
-
-        def one_update(runner, _):
-            runner, metrics = update_step(
-                runner, local, env, env_params, agent, hyperparams, axis_name
-            )
-            if log_callback is not None:
-                jax.debug.callback(
-                    log_callback, {**metrics, "update": runner.update_index}, ordered=False
-                )
-            return runner, metrics
-
-        runner, metrics = jax.lax.scan(one_update, runner, None, local.num_updates)
-        return TrainResult(
-            params=agent.unravel(runner.flat_params),
-            obs_stats=runner.obs_stats,
-            metrics=metrics,
-            runner_state=runner,
-        )
+        runner, metrics = run(init(key, hyperparams), hyperparams)
+        return result_from_runner(agent, runner, metrics)
 
     return train
+
+
+def result_from_runner(agent: Agent, runner: RunnerState, metrics: Metrics) -> TrainResult:
+    """The `TrainResult` of a run that ended in `runner`, with its per-update `metrics`."""
+    return TrainResult(
+        params=agent.unravel(runner.flat_params),
+        obs_stats=runner.obs_stats,
+        metrics=metrics,
+        runner_state=runner,
+    )
+
+
+def _local_config(config: PPOConfig, axis_name: str | None) -> PPOConfig:
+    if axis_name is None:
+        return config
+    return shard_config(config, jax.lax.axis_size(axis_name))
 
 
 def make_evaluate(
