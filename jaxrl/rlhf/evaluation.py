@@ -1,0 +1,64 @@
+"""The three numbers every policy is judged by: gold score, proxy score, KL to the reference."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.rlhf import corpus, labeller
+from jaxrl.rlhf.model import ModelConfig, generate, response_mask, token_log_probs
+from jaxrl.rlhf.reward_model import RewardModel, reward
+
+
+def kl_to_reference(
+    log_probs: jax.Array, ref_log_probs: jax.Array, mask: jax.Array
+) -> jax.Array:
+    """Sample estimate of KL(pi || pi_ref) per sequence, in nats.
+
+    The sum over response tokens of log pi - log pi_ref at the tokens pi sampled; its mean over
+    samples from pi is an unbiased estimate of the sequence-level KL.
+
+    Args:
+        log_probs, ref_log_probs: `[B, L-1]` per-token log-probabilities of the sampled tokens.
+        mask: `[B, L-1]` bool, the response tokens (`model.response_mask`).
+
+    Returns:
+        `[B]` float32.
+    """
+    return jnp.sum(jnp.where(mask, log_probs - ref_log_probs, 0.0), axis=1)
+
+
+def evaluate_policy(
+    model_config: ModelConfig,
+    policy_params: dict,
+    ref_params: dict,
+    reward_model: RewardModel,
+    key: jax.Array,
+    num_samples: int,
+    temperature: jax.typing.ArrayLike = 1.0,
+) -> dict[str, jax.Array]:
+    """Samples `num_samples` sequences from the policy and measures them.
+
+    Returns:
+        Scalars: "gold" (mean hidden labeller score), "proxy" (mean normalised reward-model
+        score), "kl" (mean KL to the reference policy, nats per sequence), "eos_rate" (fraction
+        that ended with EOS) and "length" (mean response tokens, EOS included); and "tokens",
+        the `[num_samples, L]` samples themselves.
+    """
+    tokens = generate(model_config, policy_params, key, num_samples, temperature)
+    mask = response_mask(tokens)
+    log_probs = token_log_probs(model_config, policy_params, tokens, temperature)
+    ref_log_probs = token_log_probs(model_config, ref_params, tokens, temperature)
+    return {
+        "gold": labeller.gold_score(tokens).mean(),
+        "proxy": reward(model_config, reward_model, tokens).mean(),
+        "kl": kl_to_reference(log_probs, ref_log_probs, mask).mean(),
+        "eos_rate": ended_with_eos(tokens).mean(),
+        "length": mask.sum(axis=1).mean(),
+        "tokens": tokens,
+    }
+
+
+def ended_with_eos(tokens: jax.Array) -> jax.Array:
+    """`[B]` float32: 1 where the sequence contains EOS."""
+    return jnp.any(tokens == corpus.EOS_ID, axis=1).astype(jnp.float32)

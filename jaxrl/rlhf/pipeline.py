@@ -1,0 +1,530 @@
+"""The whole RLHF chapter in one command: pretrain, label, reward model, PPO, DPO, evaluate.
+
+    python -m experiments.rlhf                 # the default run, a few minutes on a 2-core CPU
+    python -m experiments.rlhf --quick         # a small run, well under a minute
+    jaxrl rlhf --out runs/mine --seed 3
+
+Each stage is one compiled program. The command prints, per stage, its figures and its wall
+time (compile included), then the table every RLHF paper has: for the pretrained, PPO and DPO
+policies, the hidden labeller's score (gold), the reward model's score (proxy) and the KL to the
+pretrained policy, all measured on fresh samples. The run directory (default
+runs/rlhf-<time>/) gets config.json, metrics.json (per stage; per PPO iteration gold, proxy and
+KL), reward_vs_kl.png and samples.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl.compilation import compile_program
+from jaxrl.reporting import write_json_atomically
+from jaxrl.rlhf import corpus, dpo, labeller, ppo, reward_model
+from jaxrl.rlhf.evaluation import evaluate_policy
+from jaxrl.rlhf.model import ModelConfig, generate, init_language_model
+from jaxrl.rlhf.pretrain import lm_loss, pretrain
+from jaxrl.rlhf.training import FitConfig, mean_in_chunks
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Every setting of a run, validated before anything compiles.
+
+    Attributes:
+        seed: the one seed every stage's randomness derives from (corpus included).
+        model: the transformer's shape, shared by the policy, reward model and value network.
+        corpus_size: sentences generated for pretraining (10% held out for the LM loss).
+        pretrain: the language model's fit.
+        num_pairs: preference pairs sampled from the pretrained model and labelled.
+        heldout_fraction: share of the pairs kept out of reward-model and DPO training.
+        label_temperature: the labeller's Bradley-Terry noise scale, in gold units.
+        reward: the reward model's fit.
+        ppo: RLHF-PPO settings.
+        dpo: DPO settings.
+        eval_samples: samples per policy in the final evaluation.
+        shown_samples: generations per policy written to samples.md.
+    """
+
+    seed: int = 0
+    model: ModelConfig = ModelConfig()
+    corpus_size: int = 20_000
+    pretrain: FitConfig = FitConfig(steps=1000, batch_size=64, learning_rate=3e-3)
+    num_pairs: int = 4096
+    heldout_fraction: float = 0.2
+    label_temperature: float = 1.0
+    reward: FitConfig = FitConfig(steps=600, batch_size=64, learning_rate=1e-3)
+    ppo: ppo.RLHFPPOConfig = ppo.RLHFPPOConfig()
+    dpo: dpo.DPOConfig = dpo.DPOConfig()
+    eval_samples: int = 512
+    shown_samples: int = 6
+
+    def __post_init__(self):
+        for name in ("corpus_size", "num_pairs", "eval_samples", "shown_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r}: must be a positive integer.")
+        if self.corpus_size < 10:
+            raise ValueError(f"corpus_size={self.corpus_size}: need at least 10 sentences.")
+        if self.model.max_len < corpus.LONGEST_SENTENCE:
+            raise ValueError(
+                f"max_len={self.model.max_len}: the corpus' longest review needs "
+                f"{corpus.LONGEST_SENTENCE} tokens; use max_len >= {corpus.LONGEST_SENTENCE}."
+            )
+        if self.model.vocab_size != corpus.VOCAB_SIZE:
+            raise ValueError(
+                f"model.vocab_size={self.model.vocab_size}: the corpus has "
+                f"{corpus.VOCAB_SIZE} tokens."
+            )
+        if not 0 < self.heldout_fraction < 1:
+            raise ValueError(f"heldout_fraction={self.heldout_fraction}: must be in (0, 1).")
+        if self.num_train_pairs < 1 or self.num_pairs - self.num_train_pairs < 1:
+            raise ValueError(
+                f"num_pairs={self.num_pairs} with heldout_fraction={self.heldout_fraction} "
+                "leaves no training or no held-out pair; raise num_pairs."
+            )
+        if not (self.label_temperature > 0 and math.isfinite(self.label_temperature)):
+            raise ValueError(
+                f"label_temperature={self.label_temperature}: must be positive, e.g. 1."
+            )
+        if self.shown_samples > self.eval_samples:
+            raise ValueError(
+                f"shown_samples={self.shown_samples} exceeds eval_samples={self.eval_samples}."
+            )
+
+    @property
+    def num_train_pairs(self) -> int:
+        return int(round(self.num_pairs * (1 - self.heldout_fraction)))
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def quick_config(seed: int = 0) -> PipelineConfig:
+    """A small run of every stage (tests, smoke checks): seconds of compute after compiling."""
+    return PipelineConfig(
+        seed=seed,
+        model=ModelConfig(d_model=32, num_heads=2),
+        corpus_size=4000,
+        pretrain=FitConfig(steps=300, batch_size=64, learning_rate=3e-3),
+        num_pairs=1024,
+        reward=FitConfig(steps=200, batch_size=64, learning_rate=1e-3),
+        ppo=ppo.RLHFPPOConfig(iterations=15, rollouts=32, num_minibatches=2),
+        dpo=dpo.DPOConfig(fit=FitConfig(steps=100, batch_size=32, learning_rate=3e-4)),
+        eval_samples=256,
+    )
+
+
+class Stage:
+    """Times a stage (compile plus run) and prints its header and figures."""
+
+    def __init__(self, number: int, name: str, timings: dict[str, float]):
+        self.label = f"[{number}/6] {name}"
+        self.name = name
+        self.timings = timings
+        self.compile_s = 0.0
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Compiles `fn` for `args` (CPU fast-compile options) and runs it to completion."""
+        compiled = self.compile(fn, *args)
+        return jax.block_until_ready(compiled(*args))
+
+    def compile(self, fn: Callable[..., Any], *args: Any) -> Callable[..., Any]:
+        compiled, times = compile_program(fn, *args)
+        self.compile_s += times.trace_s + times.compile_s
+        return compiled
+
+    def __enter__(self) -> Stage:
+        self.start = time.perf_counter()
+        print(self.label, flush=True)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.timings[self.name] = time.perf_counter() - self.start
+        if exc_info[0] is None:
+            print(
+                f"      ({self.timings[self.name]:.1f} s, of which tracing and compiling "
+                f"{self.compile_s:.1f} s)",
+                flush=True,
+            )
+
+
+def _floats(tree: dict[str, Any]) -> dict[str, Any]:
+    return {name: np.asarray(value).tolist() for name, value in tree.items()}
+
+
+def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
+    """Runs the five stages and the evaluation, prints as it goes and writes `out`.
+
+    Returns:
+        The metrics written to metrics.json.
+    """
+    mc = config.model
+    key = jax.random.key(config.seed)
+    keys = dict(
+        zip(
+            ("pretrain", "pairs", "reward", "ppo", "dpo", "eval", "normalise"),
+            jax.random.split(key, 7),
+            strict=True,
+        )
+    )
+    timings: dict[str, float] = {}
+    metrics: dict[str, Any] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(out / "config.json", config.to_json())
+    print(
+        f"RLHF on {jax.devices()[0].platform}: a {mc.num_layers}-layer d={mc.d_model} "
+        f"transformer, vocab {mc.vocab_size}, {mc.max_len} tokens; seed {config.seed}; "
+        f"writing {out}/",
+        flush=True,
+    )
+
+    with Stage(1, "pretrain", timings) as stage:
+        tokens = jnp.asarray(corpus.corpus_tokens(config.corpus_size, config.seed, mc.max_len))
+        num_heldout = max(1, config.corpus_size // 10)
+        train_tokens, heldout_tokens = tokens[num_heldout:], tokens[:num_heldout]
+
+        def pretrain_stage(key, train_tokens, heldout_tokens):
+            key_init, key_fit = jax.random.split(key)
+            params = init_language_model(mc, key_init)
+            params, fit_metrics = pretrain(mc, config.pretrain, params, key_fit, train_tokens)
+            heldout_loss, heldout = lm_loss(mc, params, heldout_tokens)
+            return params, fit_metrics, heldout_loss, heldout["accuracy"]
+
+        ref_params, fit_metrics, heldout_loss, heldout_accuracy = stage.run(
+            pretrain_stage, keys["pretrain"], train_tokens, heldout_tokens
+        )
+        curve = mean_in_chunks(fit_metrics, 20)
+        metrics["pretrain"] = {
+            "loss_curve": curve["loss"],
+            "train_loss": curve["loss"][-1],
+            "heldout_loss": float(heldout_loss),
+            "heldout_accuracy": float(heldout_accuracy),
+        }
+        print(
+            f"      LM loss {curve['loss'][0]:.3f} -> {curve['loss'][-1]:.3f} nats/token "
+            f"(held out {float(heldout_loss):.3f}, next-token accuracy "
+            f"{float(heldout_accuracy):.1%})"
+        )
+
+    with Stage(2, "preferences", timings) as stage:
+        pairs = stage.run(
+            lambda params, key: reward_model.make_preferences(
+                mc, params, key, config.num_pairs, config.label_temperature
+            ),
+            ref_params,
+            keys["pairs"],
+        )
+        train_pairs, heldout_pairs = pairs.split(config.num_train_pairs)
+        gold_margin = np.asarray(pairs.gold_chosen - pairs.gold_rejected)
+        agreement = float(np.mean(gold_margin[gold_margin != 0] > 0))
+        metrics["preferences"] = {
+            "num_train": config.num_train_pairs,
+            "num_heldout": config.num_pairs - config.num_train_pairs,
+            "label_agrees_with_gold": agreement,
+        }
+        print(
+            f"      {config.num_pairs} pairs from the pretrained model, labelled by the hidden "
+            f"labeller (Bradley-Terry, temperature {config.label_temperature}); the label "
+            f"agrees with the gold order on {agreement:.1%}"
+        )
+
+    with Stage(3, "reward model", timings) as stage:
+
+        def reward_stage(ref_params, train_pairs, heldout_pairs, key, key_normalise):
+            params, fit_metrics = reward_model.train_reward_model(
+                mc, config.reward, ref_params, train_pairs, key
+            )
+            accuracy = reward_model.preference_accuracy(mc, params, heldout_pairs)
+            samples = generate(mc, ref_params, key_normalise, config.eval_samples)
+            return reward_model.normalise(mc, params, samples), fit_metrics, accuracy
+
+        rm, fit_metrics, accuracy = stage.run(
+            reward_stage, ref_params, train_pairs, heldout_pairs, keys["reward"], keys["normalise"]
+        )
+        curve = mean_in_chunks(fit_metrics, 20)
+        metrics["reward_model"] = {
+            "loss_curve": curve["loss"],
+            "train_accuracy": curve["accuracy"][-1],
+            "heldout_label_accuracy": float(accuracy["label_accuracy"]),
+            "heldout_gold_accuracy": float(accuracy["gold_accuracy"]),
+        }
+        print(
+            f"      BT loss {curve['loss'][0]:.3f} -> {curve['loss'][-1]:.3f}; held-out "
+            f"accuracy {float(accuracy['label_accuracy']):.1%} against the noisy labels, "
+            f"{float(accuracy['gold_accuracy']):.1%} against the gold order"
+        )
+
+    with Stage(4, "PPO", timings) as stage:
+        pc = config.ppo
+        state = ppo.init_state(pc, ref_params, ppo.value_params_from_reward_model(rm))
+        train = ppo.make_train(mc, pc, ref_params, rm)
+        compiled = stage.compile(train, keys["ppo"], state)
+        run_start = time.perf_counter()
+        ppo_state, ppo_metrics = jax.block_until_ready(compiled(keys["ppo"], state))
+        run_s = time.perf_counter() - run_start
+        ppo_metrics = _floats(ppo_metrics)
+        tokens_per_s = pc.iterations * pc.rollouts * (mc.max_len - 1) / run_s
+        metrics["ppo"] = {"per_iteration": ppo_metrics, "run_s": run_s}
+        for i in sorted({0, pc.iterations // 4, pc.iterations // 2, 3 * pc.iterations // 4,
+                         pc.iterations - 1}):
+            print(
+                f"      iteration {i + 1:3d}: gold {ppo_metrics['gold'][i]:+.2f}  proxy "
+                f"{ppo_metrics['proxy'][i]:+.2f}  KL {ppo_metrics['kl'][i]:.2f}  "
+                f"kl_coef {ppo_metrics['kl_coef'][i]:.3f}  EOS {ppo_metrics['eos_rate'][i]:.0%}"
+            )
+        print(
+            f"      {pc.iterations} iterations x {pc.rollouts} sequences in {run_s:.1f} s "
+            f"({tokens_per_s:,.0f} sampled tokens/s through generation, scoring and updates)"
+        )
+
+    with Stage(5, "DPO", timings) as stage:
+        dpo_params, fit_metrics = stage.run(
+            lambda ref_params, pairs, key: dpo.train_dpo(mc, config.dpo, ref_params, pairs, key),
+            ref_params,
+            train_pairs,
+            keys["dpo"],
+        )
+        curve = mean_in_chunks(fit_metrics, 20)
+        metrics["dpo"] = {
+            "loss_curve": curve["loss"],
+            "train_accuracy": curve["accuracy"][-1],
+        }
+        print(
+            f"      DPO loss {curve['loss'][0]:.3f} -> {curve['loss'][-1]:.3f}, implicit-reward "
+            f"accuracy on its training pairs {curve['accuracy'][-1]:.1%}"
+        )
+
+    with Stage(6, "evaluation", timings) as stage:
+        evaluate = stage.compile(
+            lambda params, key: evaluate_policy(mc, params, ref_params, rm, key, config.eval_samples),
+            ref_params,
+            keys["eval"],
+        )
+        policies = {"pretrained": ref_params, "PPO": ppo_state.policy_params, "DPO": dpo_params}
+        results = {
+            name: jax.device_get(evaluate(params, keys["eval"])) for name, params in policies.items()
+        }
+        pretrained_gold = np.asarray(labeller.gold_score(results["pretrained"]["tokens"]))
+        metrics["evaluation"] = {
+            name: {k: float(v) for k, v in result.items() if k != "tokens"}
+            for name, result in results.items()
+        }
+        print(f"      {config.eval_samples} samples per policy, the same key for each")
+        print("      policy       gold    proxy    KL (nats)   EOS   length")
+        for name, result in results.items():
+            print(
+                f"      {name:<10} {float(result['gold']):+6.2f}  {float(result['proxy']):+6.2f}"
+                f"  {float(result['kl']):9.2f}  {float(result['eos_rate']):5.0%}"
+                f"  {float(result['length']):6.1f}"
+            )
+
+    metrics["timings_s"] = timings
+    metrics["gold_standardisation"] = {
+        "pretrained_mean": float(pretrained_gold.mean()),
+        "pretrained_std": float(pretrained_gold.std()),
+    }
+    write_json_atomically(out / "metrics.json", metrics)
+    write_samples(out / "samples.md", results, config.shown_samples)
+    plot_reward_vs_kl(out / "reward_vs_kl.png", metrics)
+    total = sum(timings.values())
+    print(
+        "stage times (s, compile included, machine shared): "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in timings.items())
+        + f"; total {total:.1f}"
+    )
+    print(f"wrote {out}/config.json, metrics.json, reward_vs_kl.png, samples.md")
+    return metrics
+
+
+def write_samples(path: Path, results: dict[str, dict[str, Any]], count: int) -> None:
+    """A few generations per policy with their gold scores, as Markdown (written atomically)."""
+    lines = ["# Sample generations", ""]
+    lines.append("Gold = the hidden labeller's score; `...` marks a review cut off without EOS.")
+    for name, result in results.items():
+        tokens = np.asarray(result["tokens"])[:count]
+        lines += ["", f"## {name} (mean gold {float(result['gold']):+.2f})", ""]
+        for row in tokens:
+            text = corpus.decode(row)
+            lines.append(f"- `{text}` (gold {labeller.reference_gold_score(text):+.2f})")
+    _write_text_atomically(path, "\n".join(lines) + "\n")
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
+    """Gold and proxy reward against KL over PPO training (the over-optimisation picture), with
+    the DPO policy's point, on one standardised scale; written atomically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per_iteration = metrics["ppo"]["per_iteration"]
+    mean = metrics["gold_standardisation"]["pretrained_mean"]
+    std = metrics["gold_standardisation"]["pretrained_std"] or 1.0
+    kl = np.asarray(per_iteration["kl"])
+    gold = (np.asarray(per_iteration["gold"]) - mean) / std
+    proxy = np.asarray(per_iteration["proxy"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(kl, proxy, "o-", ms=3, color="tab:orange", label="proxy (reward model)")
+    left.plot(kl, gold, "o-", ms=3, color="tab:blue", label="gold (hidden labeller)")
+    evaluation = metrics["evaluation"]
+    for name, marker in (("DPO", "s"), ("PPO", "*")):
+        point = evaluation[name]
+        left.plot(point["kl"], (point["gold"] - mean) / std, marker, color="tab:blue", ms=9,
+                  mfc="none", label=f"{name} gold (evaluation)")
+        left.plot(point["kl"], point["proxy"], marker, color="tab:orange", ms=9, mfc="none",
+                  label=f"{name} proxy (evaluation)")
+    left.axhline(0.0, color="grey", lw=0.8)
+    left.set_xlabel("KL(policy || pretrained), nats per sequence")
+    left.set_ylabel("reward, in std of the pretrained policy's")
+    left.set_title("PPO: gold and proxy reward against KL")
+    left.legend(fontsize=7)
+    iterations = np.arange(1, kl.size + 1)
+    right.plot(iterations, gold, color="tab:blue", label="gold")
+    right.plot(iterations, proxy, color="tab:orange", label="proxy")
+    right.plot(iterations, kl, color="tab:green", label="KL (nats)")
+    right.set_xlabel("PPO iteration")
+    right.set_title("over training")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    temporary = path.with_name(path.name + ".tmp.png")
+    fig.savefig(temporary, dpi=110)
+    plt.close(fig)
+    os.replace(temporary, path)
+
+
+def throughput(quick: bool = True) -> dict[str, float]:
+    """Tokens per second of generation and of PPO updates, compiled, on the default device.
+
+    Generation: `rollouts` sequences of `max_len - 1` sampled tokens (KV-cached `lax.scan`).
+    PPO update: one iteration's `update_epochs` passes over a rollout (forward and backward of
+    the policy and the value network), counted as rollout tokens times epochs.
+
+    Args:
+        quick: the quick config's model and batch (else the default run's).
+
+    Returns:
+        {"generation_tokens_per_s", "ppo_update_tokens_per_s"}.
+    """
+    config = quick_config() if quick else PipelineConfig()
+    mc, pc = config.model, config.ppo
+    key = jax.random.key(0)
+    params = jax.jit(lambda k: init_language_model(mc, k))(key)
+    rm = reward_model.RewardModel(
+        params=reward_model.scalar_params_from(params),
+        bias=jnp.float32(0.0),
+        gain=jnp.float32(1.0),
+    )
+    state = ppo.init_state(pc, params, ppo.value_params_from_reward_model(rm))
+    gen, _ = compile_program(lambda p, k: generate(mc, p, k, pc.rollouts, pc.temperature),
+                             params, key)
+    rollout_fn, _ = compile_program(
+        lambda s, k: ppo.collect_rollout(mc, pc, params, rm, s, k)[0], state, key
+    )
+    update_fn, _ = compile_program(lambda s, r, k: ppo.update(mc, pc, s, r, k), state,
+                                   rollout_fn(state, key), key)
+    rollout = rollout_fn(state, key)
+    tokens = pc.rollouts * (mc.max_len - 1)
+
+    def best_of(fn, *args, repeats=5):
+        jax.block_until_ready(fn(*args))
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return {
+        "generation_tokens_per_s": tokens / best_of(gen, params, key),
+        "ppo_update_tokens_per_s": tokens * pc.update_epochs / best_of(update_fn, state, rollout,
+                                                                        key),
+    }
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="jaxrl rlhf", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
+    parser.add_argument("--quick", action="store_true", help="a small run of every stage")
+    parser.add_argument("--pretrain-steps", type=int, help="language-model Adam steps")
+    parser.add_argument("--pairs", type=int, help="preference pairs to label")
+    parser.add_argument("--ppo-iterations", type=int, help="PPO rollout-and-update rounds")
+    parser.add_argument("--rollouts", type=int, help="sequences per PPO iteration")
+    parser.add_argument("--kl-coef", type=float, help="PPO's KL penalty coefficient")
+    parser.add_argument(
+        "--kl-target", type=float, help="adapt the KL coefficient to this KL (nats/sequence)"
+    )
+    parser.add_argument("--dpo-beta", type=float, help="DPO's beta")
+    parser.add_argument("--d-model", type=int, help="transformer width")
+    parser.add_argument("--layers", type=int, help="transformer blocks")
+    return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    """The run's config: the default (or quick) one with the flags given; ValueError if bad."""
+    config = quick_config(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: use a non-negative integer.")
+    model_changes = {}
+    if args.d_model is not None:
+        model_changes["d_model"] = args.d_model
+    if args.layers is not None:
+        model_changes["num_layers"] = args.layers
+    ppo_changes = {}
+    if args.ppo_iterations is not None:
+        ppo_changes["iterations"] = args.ppo_iterations
+    if args.rollouts is not None:
+        ppo_changes["rollouts"] = args.rollouts
+    if args.kl_coef is not None:
+        ppo_changes["kl_coef"] = args.kl_coef
+    if args.kl_target is not None:
+        ppo_changes["kl_target"] = args.kl_target
+    changes: dict[str, Any] = {}
+    if model_changes:
+        changes["model"] = dataclasses.replace(config.model, **model_changes)
+    if ppo_changes:
+        changes["ppo"] = dataclasses.replace(config.ppo, **ppo_changes)
+    if args.pretrain_steps is not None:
+        changes["pretrain"] = dataclasses.replace(config.pretrain, steps=args.pretrain_steps)
+    if args.pairs is not None:
+        changes["num_pairs"] = args.pairs
+    if args.dpo_beta is not None:
+        changes["dpo"] = dataclasses.replace(config.dpo, beta=args.dpo_beta)
+    return dataclasses.replace(config, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`jaxrl rlhf` / `python -m experiments.rlhf`: 0 on success, 2 on bad input."""
+    args = parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("runs") / f"rlhf-{stamp}"
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} is a file; give a directory.", file=sys.stderr)
+        return 2
+    run_pipeline(config, out)
+    return 0

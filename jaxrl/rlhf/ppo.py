@@ -1,0 +1,489 @@
+"""Stage 4: PPO fine-tuning of the language model against the reward model, with a per-token
+KL penalty to the frozen pretrained policy.
+
+Generation is the environment: the state is the tokens so far, the action the next token, and
+the episode ends at EOS (or at `max_len`). Each iteration is one fused step of
+`train = make_train(...)`:
+
+1. `collect_rollout` samples `rollouts` sequences from the policy (`model.generate`) and
+   scores them: the per-token reward is `-kl_coef * (log pi - log pi_ref)` on every response
+   token plus the reward model's score on the last (`per_token_rewards`); a sequence cut off
+   without EOS gets `no_eos_penalty` instead of a score. Log-probabilities are recomputed by a
+   full forward pass at the sampling temperature, not taken from the sampler.
+2. `jaxrl.gae.compute_gae` (gamma = 1, the end of the response is a termination) gives
+   advantages and value targets per token.
+3. `update_epochs` passes of shuffled minibatches of sequences minimise `masked_ppo_loss`, PPO's
+   clipped surrogate and clipped value loss (jaxrl's `ppo_loss`) restricted to response tokens.
+4. With `kl_target` set, the KL coefficient adapts (`adaptive_kl_coef`, Ziegler et al. 2019).
+
+The details that make RLHF-PPO work, after "The N implementation details of RLHF with PPO"
+(Huang et al. 2022): the reward model is normalised on pretrained samples
+(`reward_model.normalise`); the value network is a separate transformer initialised from the
+reward model; the no-EOS penalty; log-probs recomputed at the sampling temperature; advantages
+whitened per minibatch over response tokens only; optional reward whitening without shifting
+the mean (`whiten_rewards`); Adam with eps 1e-5 and gradient clipping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from jax.flatten_util import ravel_pytree
+
+from jaxrl.agents.ppo.losses import LossInfo
+from jaxrl.agents.ppo.networks import Categorical
+from jaxrl.gae import compute_gae
+from jaxrl.rlhf import labeller
+from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
+from jaxrl.rlhf.model import (
+    LanguageModel,
+    ModelConfig,
+    ScalarModel,
+    generate,
+    last_token_index,
+    response_mask,
+    token_log_probs,
+)
+from jaxrl.rlhf.reward_model import RewardModel, reward
+
+Metrics = dict[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class RLHFPPOConfig:
+    """RLHF-PPO settings, validated before anything compiles.
+
+    Attributes:
+        iterations: rollout-and-update rounds.
+        rollouts: sequences sampled per iteration.
+        update_epochs: passes over each rollout.
+        num_minibatches: minibatches of sequences per epoch; must divide `rollouts`.
+        learning_rate: Adam's step size for the policy and the value network.
+        clip_eps: PPO's ratio clip (and the value clip's radius).
+        vf_coef: weight of the value loss.
+        ent_coef: weight of the entropy bonus (0 in the RLHF recipes: the KL penalty already
+            keeps the policy spread out).
+        gamma, gae_lambda: GAE's discount (1: the episode is short and ends) and lambda.
+        kl_coef: the KL penalty's coefficient (its initial value when adaptive).
+        kl_target: target KL per sequence in nats; None keeps `kl_coef` fixed.
+        kl_horizon: the adaptive controller's horizon in sequences.
+        temperature: sampling temperature, also used for every log-probability.
+        no_eos_penalty: the score given to a response cut off without EOS.
+        whiten_rewards: divide the per-token rewards by their std over response tokens.
+        max_grad_norm: global gradient-norm clip.
+    """
+
+    iterations: int = 60
+    rollouts: int = 64
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    learning_rate: float = 3e-4
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    ent_coef: float = 0.0
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    kl_coef: float = 0.05
+    kl_target: float | None = None
+    kl_horizon: int = 10_000
+    temperature: float = 1.0
+    no_eos_penalty: float = -2.0
+    whiten_rewards: bool = False
+    max_grad_norm: float = 1.0
+
+    def __post_init__(self):
+        for name in ("iterations", "rollouts", "update_epochs", "num_minibatches", "kl_horizon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r}: must be a positive integer.")
+        if self.rollouts % self.num_minibatches:
+            raise ValueError(
+                f"num_minibatches={self.num_minibatches} does not divide rollouts="
+                f"{self.rollouts}; choose a divisor of {self.rollouts}."
+            )
+        positive = ("learning_rate", "clip_eps", "temperature", "max_grad_norm")
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name}={value!r}: must be a positive number.")
+        for name in ("vf_coef", "ent_coef", "kl_coef"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name}={value!r}: must be a non-negative number.")
+        if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
+            raise ValueError(
+                f"gamma={self.gamma}, gae_lambda={self.gae_lambda}: need 0 < gamma <= 1 and "
+                "0 <= gae_lambda <= 1."
+            )
+        if self.kl_target is not None and not self.kl_target > 0:
+            raise ValueError(
+                f"kl_target={self.kl_target!r}: a positive KL in nats, or None for a fixed "
+                "coefficient."
+            )
+        if self.kl_target is not None and self.kl_coef == 0:
+            raise ValueError("kl_target needs kl_coef > 0 to adapt from (e.g. 0.05).")
+        if not math.isfinite(self.no_eos_penalty):
+            raise ValueError(f"no_eos_penalty={self.no_eos_penalty!r}: must be finite.")
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.rollouts // self.num_minibatches
+
+
+@struct.dataclass
+class PPOState:
+    """What one iteration hands to the next.
+
+    Attributes:
+        policy_params: LanguageModel parameters being fine-tuned.
+        value_params: ScalarModel parameters of the value network.
+        opt_state: Adam's state over (policy_params, value_params) flattened into one vector
+            (`ravel_pytree`): one Adam update instead of one per array, for a smaller program.
+        kl_coef: float32 scalar, the current KL coefficient.
+    """
+
+    policy_params: dict
+    value_params: dict
+    opt_state: optax.OptState
+    kl_coef: jax.Array
+
+
+@struct.dataclass
+class Rollout:
+    """One iteration's sequences, scored. `T = max_len - 1` next-token decisions each.
+
+    Attributes:
+        tokens: `[B, L]` int32 sampled sequences.
+        mask: `[B, T]` bool, the response tokens.
+        log_probs, ref_log_probs: `[B, T]`, of the sampled tokens under pi and pi_ref.
+        values: `[B, T]`, the value network's V(tokens <= t), zero outside the response.
+        advantages, targets: `[B, T]`, from GAE.
+        score: `[B]`, the reward model's score (or `no_eos_penalty`).
+    """
+
+    tokens: jax.Array
+    mask: jax.Array
+    log_probs: jax.Array
+    ref_log_probs: jax.Array
+    values: jax.Array
+    advantages: jax.Array
+    targets: jax.Array
+    score: jax.Array
+
+
+def make_optimizer(config: RLHFPPOConfig) -> optax.GradientTransformation:
+    return optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adam(config.learning_rate, eps=1e-5),
+    )
+
+
+def value_params_from_reward_model(reward_model: RewardModel) -> dict:
+    """ScalarModel parameters that output the normalised reward at every position: the reward
+    model with its normalisation folded into the head, so the value network starts on the
+    reward's scale."""
+    head = reward_model.params["scalar_head"]
+    return {
+        "body": reward_model.params["body"],
+        "scalar_head": {
+            "kernel": head["kernel"] / reward_model.gain,
+            "bias": (head["bias"] - reward_model.bias) / reward_model.gain,
+        },
+    }
+
+
+def init_state(config: RLHFPPOConfig, policy_params: dict, value_params: dict) -> PPOState:
+    params, _ = ravel_pytree((policy_params, value_params))
+    return PPOState(
+        policy_params=policy_params,
+        value_params=value_params,
+        opt_state=make_optimizer(config).init(params),
+        kl_coef=jnp.float32(config.kl_coef),
+    )
+
+
+def per_token_rewards(
+    score: jax.Array,
+    log_probs: jax.Array,
+    ref_log_probs: jax.Array,
+    mask: jax.Array,
+    kl_coef: jax.typing.ArrayLike,
+) -> jax.Array:
+    """The rewards PPO maximises: a KL penalty on every response token, the score on the last.
+
+    Args:
+        score: `[B]`, each sequence's score.
+        log_probs, ref_log_probs: `[B, T]`, of the sampled tokens under pi and pi_ref.
+        mask: `[B, T]` bool, the response tokens (a prefix of each row).
+        kl_coef: the penalty's coefficient (scalar).
+
+    Returns:
+        `[B, T]` float32: `-kl_coef * (log_probs - ref_log_probs)` on response tokens, plus
+        `score` on each row's last response token, 0 after it.
+    """
+    penalty = jnp.where(mask, -kl_coef * (log_probs - ref_log_probs), 0.0)
+    last = jnp.sum(mask, axis=1) - 1
+    is_last = jnp.arange(mask.shape[1])[None, :] == last[:, None]
+    return penalty + jnp.where(is_last, score[:, None], 0.0)
+
+
+def adaptive_kl_coef(
+    kl_coef: jax.Array, kl: jax.Array, target: float, num_sequences: int, horizon: int
+) -> jax.Array:
+    """Ziegler et al.'s proportional controller: raises the coefficient when the measured KL is
+    above target, lowers it when below.
+
+    kl_coef * (1 + clip(kl / target - 1, -0.2, 0.2) * num_sequences / horizon).
+    """
+    error = jnp.clip(kl / target - 1.0, -0.2, 0.2)
+    return kl_coef * (1.0 + error * num_sequences / horizon)
+
+
+def masked_ppo_loss(
+    policy: Categorical,
+    values: jax.Array,
+    actions: jax.Array,
+    old_log_probs: jax.Array,
+    old_values: jax.Array,
+    advantages: jax.Array,
+    targets: jax.Array,
+    mask: jax.Array,
+    clip_eps: jax.typing.ArrayLike,
+    vf_coef: jax.typing.ArrayLike,
+    ent_coef: jax.typing.ArrayLike,
+) -> tuple[jax.Array, LossInfo]:
+    """`jaxrl.agents.ppo.losses.ppo_loss` over the entries where `mask` is True.
+
+    The shared loss cannot be called here as it is: it takes the mean over every entry and
+    whitens the advantages over the whole minibatch, so the padding after each EOS (a third of
+    a batch of reviews) would both dilute every term and shift the advantages' mean and std. A
+    boolean gather of the response tokens would have a data-dependent shape, which jit cannot
+    compile. The formulas are the shared loss's, term by term, with means over `mask`; with
+    every entry masked in, the two agree (tests/rlhf/test_ppo.py checks it).
+
+    Args:
+        policy: the current policy over `[...]` (any batch shape, e.g. `[B, T]`).
+        values, actions, old_log_probs, old_values, advantages, targets: `[...]`.
+        mask: `[...]` bool, the entries that count.
+        clip_eps, vf_coef, ent_coef: as in `ppo_loss`.
+
+    Returns:
+        The scalar loss to minimise, and its terms.
+    """
+    weight = mask.astype(jnp.float32)
+    count = jnp.maximum(weight.sum(), 1.0)
+    masked_mean = lambda x: jnp.sum(x * weight) / count
+    log_probs = policy.log_prob(actions)
+    log_ratio = jnp.where(mask, log_probs - old_log_probs, 0.0)
+    ratio = jnp.exp(log_ratio)
+    mean = masked_mean(advantages)
+    # jnp.std's population variance, as in ppo_loss.
+    std = jnp.sqrt(masked_mean(jnp.square(advantages - mean)))
+    advantages = (advantages - mean) / (std + 1e-8)
+    surrogate = ratio * advantages
+    clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    policy_loss = -masked_mean(jnp.minimum(surrogate, clipped_surrogate))
+
+    clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
+    value_loss = 0.5 * masked_mean(
+        jnp.maximum(jnp.square(values - targets), jnp.square(clipped_values - targets))
+    )
+    entropy = masked_mean(policy.entropy())
+    total_loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    info = LossInfo(
+        total_loss=total_loss,
+        policy_loss=policy_loss,
+        value_loss=value_loss,
+        entropy=entropy,
+        approx_kl=masked_mean((ratio - 1.0) - log_ratio),
+        clip_fraction=masked_mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+    )
+    return total_loss, info
+
+
+def _values(model_config: ModelConfig, value_params: dict, tokens: jax.Array) -> jax.Array:
+    """V(tokens <= t) for the T decision points: `[B, T]`."""
+    return ScalarModel(model_config).apply({"params": value_params}, tokens[:, :-1])
+
+
+def collect_rollout(
+    model_config: ModelConfig,
+    config: RLHFPPOConfig,
+    ref_params: dict,
+    reward_model: RewardModel,
+    state: PPOState,
+    key: jax.Array,
+) -> tuple[Rollout, Metrics]:
+    """Samples, scores and evaluates one iteration's sequences (see the module docstring).
+
+    Returns:
+        The rollout, and its metrics: "gold", "proxy" (mean reward-model score, before the
+        no-EOS penalty), "kl" (mean KL to pi_ref per sequence), "eos_rate", "length",
+        "reward" (mean return including the KL penalty), "kl_coef".
+    """
+    tokens = generate(model_config, state.policy_params, key, config.rollouts, config.temperature)
+    mask = response_mask(tokens)
+    log_probs = token_log_probs(model_config, state.policy_params, tokens, config.temperature)
+    ref_log_probs = token_log_probs(model_config, ref_params, tokens, config.temperature)
+    values = jnp.where(mask, _values(model_config, state.value_params, tokens), 0.0)
+    proxy = reward(model_config, reward_model, tokens)
+    ended = ended_with_eos(tokens) > 0
+    score = jnp.where(ended, proxy, config.no_eos_penalty)
+    rewards = per_token_rewards(score, log_probs, ref_log_probs, mask, state.kl_coef)
+    if config.whiten_rewards:
+        valid = mask.astype(jnp.float32)
+        mean = jnp.sum(rewards * valid) / valid.sum()
+        std = jnp.sqrt(jnp.sum(jnp.square(rewards - mean) * valid) / valid.sum())
+        rewards = jnp.where(mask, rewards / (std + 1e-8), 0.0)
+
+    # Time-major for compute_gae. The last response token ends the episode (terminated: it
+    # bootstraps nothing); the padding after it is terminated too, so its advantages are 0.
+    last = last_token_index(tokens) - 1
+    is_last = jnp.arange(mask.shape[1])[None, :] == last[:, None]
+    next_values = jnp.concatenate([values[:, 1:], jnp.zeros_like(values[:, :1])], axis=1)
+    advantages, targets = compute_gae(
+        rewards.T,
+        values.T,
+        next_values.T,
+        (is_last | ~mask).T,
+        jnp.zeros_like(mask).T,
+        config.gamma,
+        config.gae_lambda,
+    )
+    rollout = Rollout(
+        tokens=tokens,
+        mask=mask,
+        log_probs=log_probs,
+        ref_log_probs=ref_log_probs,
+        values=values,
+        advantages=advantages.T,
+        targets=targets.T,
+        score=score,
+    )
+    metrics = {
+        "gold": labeller.gold_score(tokens).mean(),
+        "proxy": proxy.mean(),
+        "kl": kl_to_reference(log_probs, ref_log_probs, mask).mean(),
+        "eos_rate": ended.mean(),
+        "length": mask.sum(axis=1).mean(),
+        "reward": jnp.sum(rewards, axis=1).mean(),
+        "kl_coef": state.kl_coef,
+    }
+    return rollout, metrics
+
+
+def update_epoch(
+    model_config: ModelConfig,
+    config: RLHFPPOConfig,
+    state: PPOState,
+    rollout: Rollout,
+    key: jax.Array,
+) -> tuple[PPOState, LossInfo]:
+    """One pass of shuffled minibatch Adam steps over the rollout's sequences."""
+    optimizer = make_optimizer(config)
+    permutation = jax.random.permutation(key, config.rollouts)
+    minibatches = jax.tree.map(
+        lambda x: x[permutation].reshape(
+            (config.num_minibatches, config.minibatch_size) + x.shape[1:]
+        ),
+        rollout,
+    )
+
+    flat_params, unravel = ravel_pytree((state.policy_params, state.value_params))
+
+    def loss_fn(flat_params, minibatch: Rollout):
+        policy_params, value_params = unravel(flat_params)
+        logits = LanguageModel(model_config).apply(
+            {"params": policy_params}, minibatch.tokens[:, :-1]
+        )
+        values = _values(model_config, value_params, minibatch.tokens)
+        return masked_ppo_loss(
+            Categorical(logits=logits / config.temperature),
+            values,
+            minibatch.tokens[:, 1:],
+            minibatch.log_probs,
+            minibatch.values,
+            minibatch.advantages,
+            minibatch.targets,
+            minibatch.mask,
+            config.clip_eps,
+            config.vf_coef,
+            config.ent_coef,
+        )
+
+    def step(carry, minibatch):
+        params, opt_state = carry
+        grads, info = jax.grad(loss_fn, has_aux=True)(params, minibatch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), info
+
+    (flat_params, opt_state), infos = jax.lax.scan(
+        step, (flat_params, state.opt_state), minibatches
+    )
+    policy_params, value_params = unravel(flat_params)
+    state = state.replace(
+        policy_params=policy_params, value_params=value_params, opt_state=opt_state
+    )
+    return state, jax.tree.map(jnp.mean, infos)
+
+
+def update(
+    model_config: ModelConfig, config: RLHFPPOConfig, state: PPOState, rollout: Rollout, key
+) -> tuple[PPOState, LossInfo]:
+    """`update_epochs` passes over one rollout; returns the last epoch's loss terms."""
+
+    def epoch(state, epoch_key):
+        return update_epoch(model_config, config, state, rollout, epoch_key)
+
+    state, infos = jax.lax.scan(epoch, state, jax.random.split(key, config.update_epochs))
+    return state, jax.tree.map(lambda x: x[-1], infos)
+
+
+def make_train(
+    model_config: ModelConfig,
+    config: RLHFPPOConfig,
+    ref_params: dict,
+    reward_model: RewardModel,
+):
+    """`train(key, state) -> (final state, metrics)`: `iterations` rounds in one `lax.scan`.
+
+    Pure and unjitted; the caller compiles it. `state` comes from `init_state` (the policy
+    usually starts at `ref_params`, the value network at `value_params_from_reward_model`).
+    Metrics are `[iterations]` arrays: those of `collect_rollout` (measured on each
+    iteration's rollout, before its update) and the update's loss terms.
+    """
+
+    def iteration(state: PPOState, key: jax.Array) -> tuple[PPOState, Metrics]:
+        key_rollout, key_update = jax.random.split(key)
+        rollout, metrics = collect_rollout(
+            model_config, config, ref_params, reward_model, state, key_rollout
+        )
+        state, info = update(model_config, config, state, rollout, key_update)
+        if config.kl_target is not None:
+            state = state.replace(
+                kl_coef=adaptive_kl_coef(
+                    state.kl_coef,
+                    metrics["kl"],
+                    config.kl_target,
+                    config.rollouts,
+                    config.kl_horizon,
+                )
+            )
+        return state, {
+            **metrics,
+            "policy_loss": info.policy_loss,
+            "value_loss": info.value_loss,
+            "entropy": info.entropy,
+            "approx_kl": info.approx_kl,
+            "clip_fraction": info.clip_fraction,
+        }
+
+    def train(key: jax.Array, state: PPOState) -> tuple[PPOState, Metrics]:
+        return jax.lax.scan(iteration, state, jax.random.split(key, config.iterations))
+
+    return train
