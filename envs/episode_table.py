@@ -21,6 +21,7 @@ they have one (CartPole's left/right) or by value.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax
@@ -155,46 +156,7 @@ def record_episode(
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"record_episode: max_steps={max_steps!r}: give a positive integer.")
     is_grid = isinstance(env, gridworld.GridWorld)
-    width = np.asarray(env_params.layout).shape[1] if is_grid else 1
-
-    def describe(obs, state):
-        if is_grid:
-            return env.position(state).astype(jnp.float32)
-        return jnp.ravel(obs).astype(jnp.float32)
-
-    def describe_final(obs):
-        # After an auto-reset `state` is the next episode's; the step's own observation survives
-        # in info["final_observation"], the one-hot of the cell for a GridWorld.
-        if is_grid:
-            cell = jnp.argmax(obs)
-            return jnp.stack([cell // width, cell % width]).astype(jnp.float32)
-        return jnp.ravel(obs).astype(jnp.float32)
-
-    @jax.jit
-    def run(key, env_params):
-        key_reset, key_steps = jax.random.split(key)
-        obs, state = env.reset(key_reset, env_params)
-
-        def step(carry, key):
-            obs, state = carry
-            key_policy, key_step = jax.random.split(key)
-            action = policy(key_policy, obs)
-            next_obs, next_state, reward, terminated, truncated, info = env.step(
-                key_step, state, action, env_params
-            )
-            row = (
-                describe(obs, state),
-                jnp.asarray(action),
-                reward,
-                terminated,
-                truncated,
-                describe_final(info["final_observation"]),
-            )
-            return (next_obs, next_state), row
-
-        _, rows = jax.lax.scan(step, (obs, state), jax.random.split(key_steps, limit))
-        return rows
-
+    run = _recorder(env, policy, limit)
     states, actions, rewards, terminated, truncated, finals = jax.device_get(run(key, env_params))
     done = np.logical_or(terminated, truncated)
     length = int(np.argmax(done)) + 1 if done.any() else limit
@@ -221,6 +183,54 @@ def record_episode(
     return EpisodeTable(
         rows=tuple(rows), final_state=_as_tuple(finals[length - 1], is_grid), is_grid=is_grid
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _recorder(env: Environment, policy: Policy, limit: int):
+    """The jitted episode scan for one (env, policy, length): recording again with the same
+    policy object, for another key or params of the same shapes, reuses the compiled program."""
+    is_grid = isinstance(env, gridworld.GridWorld)
+
+    def describe(obs, state):
+        if is_grid:
+            return env.position(state).astype(jnp.float32)
+        return jnp.ravel(obs).astype(jnp.float32)
+
+    def describe_final(obs, env_params):
+        # After an auto-reset `state` is the next episode's; the step's own observation survives
+        # in info["final_observation"], the one-hot of the cell for a GridWorld.
+        if is_grid:
+            width = env_params.layout.shape[1]
+            cell = jnp.argmax(obs)
+            return jnp.stack([cell // width, cell % width]).astype(jnp.float32)
+        return jnp.ravel(obs).astype(jnp.float32)
+
+    @jax.jit
+    def run(key, env_params):
+        key_reset, key_steps = jax.random.split(key)
+        obs, state = env.reset(key_reset, env_params)
+
+        def step(carry, key):
+            obs, state = carry
+            key_policy, key_step = jax.random.split(key)
+            action = policy(key_policy, obs)
+            next_obs, next_state, reward, terminated, truncated, info = env.step(
+                key_step, state, action, env_params
+            )
+            row = (
+                describe(obs, state),
+                jnp.asarray(action),
+                reward,
+                terminated,
+                truncated,
+                describe_final(info["final_observation"], env_params),
+            )
+            return (next_obs, next_state), row
+
+        _, rows = jax.lax.scan(step, (obs, state), jax.random.split(key_steps, limit))
+        return rows
+
+    return run
 
 
 def _action_names(env: Environment) -> tuple[str, ...]:

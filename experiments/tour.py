@@ -1,0 +1,381 @@
+# %% [markdown]
+# # A tour of jaxrl
+#
+# From the agent-environment loop to PPO, in one script that also opens as a notebook
+# (percent format: Jupytext, VS Code and PyCharm read the `# %%` cells).
+#
+#     python experiments/tour.py              # the whole tour, a few minutes on a laptop CPU
+#     python experiments/tour.py --quick      # every cell at toy sizes (the test suite runs it)
+#
+# 1. The loop through Gymnasium: a jaxrl env is a `gymnasium.Env`.
+# 2. The same loop written natively: `jit`, `vmap` over 4096 envs, and what it buys.
+# 3. The grid world: an episode as the table of (position, action, reward) a lecture shows.
+# 4. Value iteration: the exact optimum from the layout's transition model.
+# 5. Q-learning and Sarsa on the cliff walk: the textbook result, in one compiled program.
+# 6. PPO on CartPole and MountainCar, with learning curves.
+# 7. Next: the RLHF chapter.
+#
+# Figures and `summary.json` go to `--out` (default `runs/tour-<time>/`).
+
+# %%
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import time
+from pathlib import Path
+
+IN_NOTEBOOK = "ipykernel" in sys.modules
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="A tour of jaxrl, from the loop to PPO.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("JAXRL_TOUR_QUICK") == "1",
+        help="every cell at toy sizes, in well under a minute (also JAXRL_TOUR_QUICK=1)",
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per learner (default 4)")
+    parser.add_argument("--out", type=Path, default=None, help="directory for figures and JSON")
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = 2 if args.quick else 4
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: run at least one seed.")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    args.out = args.out or Path("runs") / f"tour-{stamp}"
+    return args
+
+
+# Arguments first, so a mistyped one fails at once. A notebook kernel's command line is its
+# own: there the defaults (and JAXRL_TOUR_QUICK) apply.
+ARGS = parse_args([] if IN_NOTEBOOK else None)
+QUICK, SEEDS, OUT = ARGS.quick, ARGS.seeds, ARGS.out
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxrl import envs  # noqa: E402
+from jaxrl.agents import ppo, tabular  # noqa: E402
+from jaxrl.compilation import compile_program  # noqa: E402
+from jaxrl.envs.episode_table import record_episode  # noqa: E402
+from jaxrl.reporting import write_json_atomically  # noqa: E402
+
+OUT.mkdir(parents=True, exist_ok=True)
+SUMMARY: dict = {"quick": QUICK, "seeds": SEEDS, "jax_backend": jax.default_backend()}
+print(f"jaxrl tour ({'quick' if QUICK else 'full'}), {SEEDS} seeds, outputs in {OUT}/")
+
+
+def save_figure(figure, name: str) -> Path:
+    """Writes a matplotlib Figure to OUT/name atomically; shows it too in a notebook."""
+    path = OUT / name
+    temporary = path.with_suffix(".tmp.png")
+    figure.savefig(temporary, dpi=110, bbox_inches="tight")
+    os.replace(temporary, path)
+    if IN_NOTEBOOK:
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
+    return path
+
+
+# %% [markdown]
+# ## 1. The loop, through Gymnasium
+#
+# Every jaxrl env registers as `jaxrl/<id>` with Gymnasium, so the textbook loop runs verbatim:
+# observe, act, receive a reward, until the episode terminates (the pole fell) or is truncated
+# (the time limit). Each `env.step` is one jitted call and one transfer to the host.
+
+# %%
+GYM_STEPS = 300 if QUICK else 5000
+try:
+    import gymnasium as gym
+
+    import jaxrl.envs.gymnasium_interop  # noqa: F401  (registers "jaxrl/<id>")
+except ImportError:
+    gym = None
+    print("Gymnasium is not installed (pip install gymnasium): skipping the Gymnasium loop.")
+
+if gym is not None:
+    env = gym.make("jaxrl/CartPole-v1")
+    observation, info = env.reset(seed=0)
+    env.step(env.action_space.sample())  # compile reset and step before timing
+    observation, info = env.reset(seed=0)
+    returns, episode_return = [], 0.0
+    start = time.perf_counter()
+    for _ in range(GYM_STEPS):
+        action = env.action_space.sample()  # a random policy
+        observation, reward, terminated, truncated, info = env.step(action)
+        episode_return += reward
+        if terminated or truncated:
+            returns.append(episode_return)
+            observation, info = env.reset()
+            episode_return = 0.0
+    gym_steps_per_s = GYM_STEPS / (time.perf_counter() - start)
+    env.close()
+    print(
+        f"Gymnasium loop, CartPole-v1, random actions: {len(returns)} episodes in {GYM_STEPS} "
+        f"steps, mean return {np.mean(returns):.1f}, {gym_steps_per_s:,.0f} steps/s"
+    )
+    SUMMARY["gym_loop"] = {
+        "steps": GYM_STEPS,
+        "episodes": len(returns),
+        "mean_return": float(np.mean(returns)),
+        "steps_per_s": gym_steps_per_s,
+    }
+
+# %% [markdown]
+# ## 2. The same loop, native: `jit` and `vmap` over 4096 envs
+#
+# The env is a pure function, so the loop itself compiles: `jax.vmap` steps a batch of envs,
+# `jax.lax.scan` runs the steps, and the whole rollout is one program. Episodes auto-reset;
+# `info["episode_return"]` reports the return of each episode as it ends.
+
+# %%
+NUM_ENVS, NATIVE_STEPS = (256, 64) if QUICK else (4096, 1000)
+cartpole, cartpole_params = envs.make("CartPole-v1")
+
+
+def random_rollout(key):
+    """NUM_ENVS envs x NATIVE_STEPS random steps: (sum of finished returns, episodes)."""
+    key_reset, key_run = jax.random.split(key)
+    obs, states = jax.vmap(cartpole.reset, in_axes=(0, None))(
+        jax.random.split(key_reset, NUM_ENVS), cartpole_params
+    )
+
+    def step(states, key):
+        key_action, key_step = jax.random.split(key)
+        actions = jax.random.randint(key_action, (NUM_ENVS,), 0, 2)
+        _, states, _, terminated, truncated, info = jax.vmap(
+            cartpole.step, in_axes=(0, 0, 0, None)
+        )(jax.random.split(key_step, NUM_ENVS), states, actions, cartpole_params)
+        done = terminated | truncated
+        return states, (jnp.sum(jnp.where(done, info["episode_return"], 0.0)), jnp.sum(done))
+
+    _, (return_sums, episodes) = jax.lax.scan(step, states, jax.random.split(key_run, NATIVE_STEPS))
+    return jnp.sum(return_sums), jnp.sum(episodes)
+
+
+rollout, rollout_times = compile_program(random_rollout, jax.random.key(0))
+start = time.perf_counter()
+return_sum, episodes = jax.block_until_ready(rollout(jax.random.key(1)))
+native_s = time.perf_counter() - start
+native_steps_per_s = NUM_ENVS * NATIVE_STEPS / native_s
+print(
+    f"native loop, {NUM_ENVS} CartPoles x {NATIVE_STEPS} steps: {int(episodes)} episodes, "
+    f"mean return {float(return_sum) / max(int(episodes), 1):.1f}, "
+    f"{native_steps_per_s:,.0f} steps/s (compiled once in "
+    f"{rollout_times.trace_s + rollout_times.compile_s:.1f} s)"
+)
+SUMMARY["native_loop"] = {
+    "num_envs": NUM_ENVS,
+    "steps": NATIVE_STEPS,
+    "episodes": int(episodes),
+    "steps_per_s": native_steps_per_s,
+    "compile_s": rollout_times.trace_s + rollout_times.compile_s,
+}
+if gym is not None:
+    speedup = native_steps_per_s / gym_steps_per_s
+    SUMMARY["native_speedup_over_gym_loop"] = speedup
+    print(f"the native loop steps {speedup:,.0f}x faster than the Gymnasium loop on this machine")
+
+# %% [markdown]
+# ## 3. The grid world: the loop as data
+#
+# An episode is a table of (state, action, reward) rows. On the cliff walk (Sutton & Barto,
+# Example 6.6) the agent starts at `Pos(3,0)` (row 3, column 0; row 0 on top), every step pays
+# -1, stepping into the cliff along the bottom row pays -100 and sends it back to the start, and
+# the goal at `Pos(3,11)` ends the episode. A random policy first:
+
+# %%
+cliff, cliff_params = envs.make("GridWorld-CliffWalking-v0")
+
+
+def random_policy(key, obs):
+    return cliff.action_space(cliff_params).sample(key)
+
+
+table = record_episode(cliff, cliff_params, random_policy, jax.random.key(0))
+print(table.format(max_rows=8))
+SUMMARY["random_cliff_episode"] = {"steps": len(table.rows), "return": table.total_return}
+
+# %% [markdown]
+# ## 4. Value iteration: the exact optimum
+#
+# The layout is data, so its transition model `P[s, a, s']` and expected rewards `R[s, a]`
+# are read off the env's own step function, and value iteration sweeps
+# `V(s) = max_a R(s, a) + gamma * sum_s' P(s, a, s') V(s')` to the fixed point. Undiscounted,
+# the value of the start is the best return: the 13-step path along the cliff's edge.
+
+# %%
+solve = jax.jit(lambda params: tabular.value_iteration(tabular.grid_model(cliff, params), 1.0))
+optimum = solve(cliff_params)
+start_state = int(tabular.start_state(cliff_params))
+print(
+    f"value iteration: V(start) = {float(optimum.values[start_state]):g} after "
+    f"{int(optimum.iterations)} sweeps; its greedy policy:"
+)
+print(tabular.policy_grid(cliff_params.layout, optimum.policy))
+
+
+def optimal_policy(key, obs):
+    return optimum.policy[tabular.state_index(obs)]
+
+
+print(record_episode(cliff, cliff_params, optimal_policy, jax.random.key(0)).format(max_rows=6))
+
+# Slip is a number in the params, so one vmapped call solves a batch of slippery cliffs: when
+# the agent's steps go astray, walking along the edge stops being worth it.
+SLIPS = [0.0, 0.05, 0.1, 0.2]
+slippery = jax.jit(jax.vmap(solve))(
+    jax.tree.map(lambda leaf: jnp.stack([leaf] * len(SLIPS)), cliff_params).replace(
+        slip=jnp.asarray(SLIPS, jnp.float32)
+    )
+)
+start_values = np.asarray(slippery.values[:, start_state]).tolist()
+print(
+    "V(start) with slip "
+    + ", ".join(f"{s:g}: {v:.1f}" for s, v in zip(SLIPS, start_values, strict=True))
+)
+print(f"the optimal policy at slip {SLIPS[-1]:g}:")
+print(tabular.policy_grid(cliff_params.layout, slippery.policy[-1]))
+SUMMARY["value_iteration"] = {
+    "start_value": float(optimum.values[start_state]),
+    "sweeps": int(optimum.iterations),
+    "slips": SLIPS,
+    "start_values": start_values,
+}
+
+# %% [markdown]
+# ## 5. Q-learning and Sarsa: learning from the loop's data
+#
+# Without the model, learn `Q(s, a)` from the rows themselves, acting epsilon-greedily
+# (epsilon 0.1, step size 0.5, the textbook's setting). The two differ in one line, the target:
+# Q-learning bootstraps from the best next action (`max_a Q(s', a)`), Sarsa from the action it
+# will actually take. The algorithm is a traced hyperparameter, so both algorithms and every
+# seed run in one compiled program.
+
+# %%
+EPISODES = 100 if QUICK else 500
+config = tabular.TabularConfig(num_episodes=EPISODES, learning_rate=0.5, gamma=1.0, epsilon=0.1)
+configs = [config.replace(algorithm=algorithm) for algorithm in tabular.ALGORITHMS]
+runs_hyperparams = tabular.stack_hyperparams([c for c in configs for _ in range(SEEDS)])
+runs_keys = jnp.concatenate([jax.random.split(jax.random.key(0), SEEDS)] * len(configs))
+train_tabular = jax.vmap(tabular.make_train(config, cliff, cliff_params), in_axes=(0, None, 0))
+compiled, times = compile_program(train_tabular, runs_keys, cliff_params, runs_hyperparams)
+start = time.perf_counter()
+learned = jax.block_until_ready(compiled(runs_keys, cliff_params, runs_hyperparams))
+tabular_s = time.perf_counter() - start
+greedy_returns = np.asarray(
+    jax.jit(jax.vmap(lambda q: tabular.greedy_episode(cliff, cliff_params, q, jax.random.key(0))))(
+        learned.q_values
+    )[0]
+).reshape(len(configs), SEEDS)
+online = np.asarray(learned.episode_returns).reshape(len(configs), SEEDS, EPISODES)
+print(
+    f"{len(configs)} algorithms x {SEEDS} seeds x {EPISODES} episodes: compiled in "
+    f"{times.trace_s + times.compile_s:.1f} s, ran in {tabular_s:.2f} s "
+    f"({int(np.sum(learned.episode_lengths)):,} env steps)"
+)
+SUMMARY["cliff_td"] = {}
+late = EPISODES // 5  # leave out the first fifth: early episodes are random walks
+for index, algorithm in enumerate(tabular.ALGORITHMS):
+    online_mean = float(np.mean(online[index, :, late:]))
+    greedy_text = " ".join(f"{r:g}" for r in greedy_returns[index])
+    print(
+        f"{algorithm:>10}: greedy return per seed {greedy_text}, online return "
+        f"{online_mean:.1f} (mean of episodes {late + 1}-{EPISODES})"
+    )
+    SUMMARY["cliff_td"][algorithm] = {
+        "greedy_returns": greedy_returns[index].tolist(),
+        "online_mean_return": online_mean,
+    }
+for index, algorithm in enumerate(tabular.ALGORITHMS):
+    print(f"{algorithm}'s greedy policy (seed 0):")
+    print(tabular.policy_grid(cliff_params.layout, np.argmax(learned.q_values[index * SEEDS], -1)))
+print(
+    "Q-learning learns the edge path (-13) but its exploring steps fall off the edge; Sarsa "
+    "learns the values of the policy it follows, exploration included, and keeps away."
+)
+
+from matplotlib.figure import Figure  # noqa: E402
+
+figure = Figure(figsize=(6, 3.5))
+axes = figure.subplots()
+window = 10
+for index, algorithm in enumerate(tabular.ALGORITHMS):
+    mean = online[index].mean(axis=0)
+    smooth = np.convolve(mean, np.ones(window) / window, mode="valid")
+    axes.plot(np.arange(window, EPISODES + 1), smooth, label=algorithm)
+axes.axhline(-13, color="gray", linestyle=":", label="optimal (-13)")
+axes.set(xlabel="episode", ylabel="return (epsilon-greedy)", ylim=(-110, 0))
+axes.set_title(f"Cliff walk, mean of {SEEDS} seeds, {window}-episode average")
+axes.legend(loc="lower right")
+print(f"figure: {save_figure(figure, 'cliff_walk.png')}")
+
+# %% [markdown]
+# ## 6. PPO on CartPole and MountainCar
+#
+# Beyond tables: PPO learns a neural policy. `ppo.make_train` fuses rollout, GAE and minibatch
+# updates into one pure `train(key)`; `jax.vmap` trains every seed in one program. The configs
+# are the tuned defaults (`ppo.default_config`); MountainCar's reward is -1 a step until the car
+# reaches the flag, so its returns rise from -200 only once exploration has found the flag.
+
+# %%
+# Quick mode trains CartPole only: each env is its own program, seconds to compile.
+PPO_ENVS = ["CartPole-v1"] if QUICK else ["CartPole-v1", "MountainCar-v0"]
+figure = Figure(figsize=(5 * len(PPO_ENVS), 3.5))
+all_axes = np.atleast_1d(figure.subplots(1, len(PPO_ENVS)))
+SUMMARY["ppo"] = {}
+for axes, env_id in zip(all_axes, PPO_ENVS, strict=True):
+    env, env_params = envs.make(env_id)
+    config = ppo.default_config(env_id)
+    if QUICK:
+        config = config.replace(total_timesteps=2 * config.batch_size)
+    train = ppo.make_train(config, env, env_params)
+    evaluate = ppo.make_evaluate(config, env, env_params, num_episodes=10 if QUICK else 100)
+
+    def train_and_evaluate(key, train=train, evaluate=evaluate):
+        key_train, key_eval = jax.random.split(key)
+        result = train(key_train)
+        return result.metrics, evaluate(result.params, key_eval, result.obs_stats).mean()
+
+    keys = jax.random.split(jax.random.key(0), SEEDS)
+    compiled, times = compile_program(jax.vmap(train_and_evaluate), keys)
+    start = time.perf_counter()
+    metrics, final_returns = jax.block_until_ready(compiled(keys))
+    train_s = time.perf_counter() - start
+    final_returns = np.asarray(final_returns)
+    print(
+        f"PPO {env_id}: {SEEDS} seeds x {config.num_updates * config.batch_size:,} steps, "
+        f"compiled in {times.trace_s + times.compile_s:.1f} s, trained in {train_s:.1f} s; "
+        "evaluation return per seed " + " ".join(f"{r:.1f}" for r in final_returns)
+    )
+    SUMMARY["ppo"][env_id] = {
+        "env_steps_per_seed": config.num_updates * config.batch_size,
+        "train_s": train_s,
+        "compile_s": times.trace_s + times.compile_s,
+        "evaluation_return_per_seed": final_returns.tolist(),
+    }
+    steps = np.asarray(metrics["env_steps"][0])
+    for seed in range(SEEDS):
+        axes.plot(steps, np.asarray(metrics["episode_return"][seed]), alpha=0.7)
+    axes.set(title=f"PPO on {env_id}, {SEEDS} seeds", xlabel="env steps", ylabel="episode return")
+print(f"figure: {save_figure(figure, 'ppo_learning_curves.png')}")
+
+# %% [markdown]
+# ## 7. Next: RLHF
+#
+# The same machinery trains language models from preferences: a small LM, a reward model
+# learnt from labelled comparisons, then PPO against it (and DPO without it). Run the chapter
+# with `jaxrl rlhf` (or `python -m experiments.rlhf`); see `jaxrl/rlhf/` and the README.
+
+# %%
+print("next: the RLHF chapter, `jaxrl rlhf` (see jaxrl/rlhf/ and the README)")
+write_json_atomically(OUT / "summary.json", SUMMARY)
+print(f"summary: {OUT / 'summary.json'}")
