@@ -109,7 +109,8 @@ class EpisodeTable:
                 saying how many were left out); None shows all.
         """
         lines = [
-            f"{self.format_state(row.state)}, {row.action_name}, {row.reward:g}" for row in self.rows
+            f"{self.format_state(row.state)}, {row.action_name}, {row.reward:g}"
+            for row in self.rows
         ]
         if max_rows is not None and len(lines) > max_rows:
             head = max(1, max_rows // 2)

@@ -300,7 +300,9 @@ for index, algorithm in enumerate(tabular.ALGORITHMS):
     print(tabular.policy_grid(cliff_params.layout, np.argmax(learned.q_values[index * SEEDS], -1)))
 print(
     "Q-learning learns the edge path (-13) but its exploring steps fall off the edge; Sarsa "
-    "learns the values of the policy it follows, exploration included, and keeps away."
+    "learns the values of the policy it follows, exploration included, and keeps away. (Sarsa's "
+    "greedy read-out is not what it learns: with a constant step size its table keeps tracking "
+    "the exploring policy, and the greedy path may even loop until the time limit, -200.)"
 )
 
 from matplotlib.figure import Figure  # noqa: E402
@@ -364,7 +366,10 @@ for axes, env_id in zip(all_axes, PPO_ENVS, strict=True):
     }
     steps = np.asarray(metrics["env_steps"][0])
     for seed in range(SEEDS):
-        axes.plot(steps, np.asarray(metrics["episode_return"][seed]), alpha=0.7)
+        # NaN marks updates in which no episode ended (a balanced pole lasts 500 steps).
+        returns = np.asarray(metrics["episode_return"][seed])
+        ended = np.isfinite(returns)
+        axes.plot(steps[ended], returns[ended], alpha=0.7)
     axes.set(title=f"PPO on {env_id}, {SEEDS} seeds", xlabel="env steps", ylabel="episode return")
 print(f"figure: {save_figure(figure, 'ppo_learning_curves.png')}")
 

@@ -70,9 +70,9 @@ def grid_model(env: gridworld.GridWorld, params: gridworld.EnvParams) -> Tabular
         _, next_state, reward, _, _ = env.step_env(key, state, action, no_slip)
         return next_state.row * width + next_state.col, jnp.asarray(reward, jnp.float32)
 
-    next_cell, reward = jax.vmap(
-        jax.vmap(move, in_axes=(None, 0)), in_axes=(0, None)
-    )(cells, actions)  # [S, A] each
+    next_cell, reward = jax.vmap(jax.vmap(move, in_axes=(None, 0)), in_axes=(0, None))(
+        cells, actions
+    )  # [S, A] each
     intended = jax.nn.one_hot(next_cell, num_states, dtype=jnp.float32)  # [S, A, S]
     slip = jnp.asarray(params.slip, jnp.float32)
     # With probability `slip` the action is redrawn uniformly from all four (step_env's rule).

@@ -80,7 +80,9 @@ class TabularConfig:
         }
         for name, (ok, expected) in checks.items():
             if not ok:
-                raise ValueError(f"TabularConfig.{name}={getattr(self, name)!r}: must be {expected}.")
+                raise ValueError(
+                    f"TabularConfig.{name}={getattr(self, name)!r}: must be {expected}."
+                )
 
     @property
     def hyperparams(self) -> TabularHyperparams:
@@ -241,9 +243,7 @@ def run_episode(
     The env auto-resets, so on return `obs` and `env_state` already start the next episode.
     """
     key, key_action = jax.random.split(carry.key)
-    action = epsilon_greedy(
-        key_action, carry.q_values[state_index(carry.obs)], hyperparams.epsilon
-    )
+    action = epsilon_greedy(key_action, carry.q_values[state_index(carry.obs)], hyperparams.epsilon)
     carry = carry.replace(action=action, key=key, done=jnp.bool_(False))
     return jax.lax.while_loop(
         lambda c: ~c.done, lambda c: td_step(hyperparams, env, env_params, c), carry

@@ -74,7 +74,11 @@ def value_iteration(
         raise ValueError(f"value_iteration: gamma={gamma!r} must be in (0, 1].")
     if isinstance(tolerance, numbers.Real) and tolerance < 0:
         raise ValueError(f"value_iteration: tolerance={tolerance!r} must be >= 0.")
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+    if (
+        isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
+        or max_iterations < 1
+    ):
         raise ValueError(f"value_iteration: max_iterations={max_iterations!r}: give an int >= 1.")
 
     def keep_going(carry):
