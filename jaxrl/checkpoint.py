@@ -32,6 +32,9 @@ class CheckpointError(ValueError):
 def save_checkpoint(path: str | os.PathLike, state: Any, metadata: dict[str, Any]) -> None:
     """Writes `state` (arrays, possibly sharded over devices or hosts) and `metadata` to `path`.
 
+    On several hosts every process must call it (the state is gathered across them); process 0
+    writes the file.
+
     Args:
         path: the file to write; its folder is created. Written atomically.
         state: a pytree of arrays; PRNG key arrays are stored as their raw key data.
@@ -40,6 +43,8 @@ def save_checkpoint(path: str | os.PathLike, state: Any, metadata: dict[str, Any
     from jaxrl.distributed import gather  # whole arrays in every process, keys as key data
 
     leaves, treedef = jax.tree.flatten(gather(state))
+    if jax.process_index() != 0:
+        return
     payload = {
         "format": FORMAT,
         "metadata": json.dumps(metadata),

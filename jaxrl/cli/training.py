@@ -311,9 +311,12 @@ class Driver:
 
     def save(self, runner: Any, state: RunState) -> None:
         """Metrics, then the checkpoint: the metrics always reach at least the checkpoint."""
+        import jax
+
         from jaxrl.checkpoint import save_checkpoint
 
-        write_metrics(self.out / METRICS_FILE, state.rows)
+        if jax.process_index() == 0:
+            write_metrics(self.out / METRICS_FILE, state.rows)
         save_checkpoint(
             self.out / CHECKPOINT_FILE,
             runner,
@@ -335,9 +338,11 @@ class Driver:
         def evaluate_run(flat_params, key, obs_stats):
             return evaluate(unravel(flat_params), key, obs_stats)
 
+        from jaxrl.distributed import gather
+
         keys = jax.random.split(jax.random.key(self.spec.seed + 10_000), self.spec.num_runs)
         program = jax.jit(jax.vmap(evaluate_run))
-        return np.asarray(program(runner.flat_params, keys, runner.obs_stats))
+        return np.asarray(gather(program(runner.flat_params, keys, runner.obs_stats)))
 
     def save_final_params(self, runner: Any) -> None:
         """Every run's network parameters and observation statistics (flax msgpack)."""
@@ -349,7 +354,8 @@ class Driver:
 
         params = jax.vmap(self.agent.unravel)(runner.flat_params)
         payload = gather({"params": params, "obs_stats": runner.obs_stats})
-        write_bytes_atomically(self.out / PARAMS_FILE, serialization.to_bytes(payload))
+        if jax.process_index() == 0:
+            write_bytes_atomically(self.out / PARAMS_FILE, serialization.to_bytes(payload))
 
 
 class ProgressBar:

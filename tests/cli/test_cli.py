@@ -35,6 +35,8 @@ def cli_env(tmp_path_factory):
     env = dict(os.environ)
     env["JAXRL_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla-cache"))
     env["JAX_PLATFORMS"] = "cpu"
+    # Fast, unoptimised compiles: these runs are compared, not timed.
+    env["XLA_FLAGS"] = "--xla_backend_optimization_level=0"
     return env
 
 
@@ -285,3 +287,40 @@ def test_python_dash_m_jaxrl_prints_help():
     assert result.returncode == 0
     for command in ("train", "sweep", "eval", "render", "list", "bench", "rlhf"):
         assert command in result.stdout
+
+
+def test_two_processes_train_as_one_with_the_distributed_flags(trained_run, cli_env, tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    run = tmp_path / "two-hosts"
+    args = ["train", "CartPole-v1", "--seeds", "2", "--total-timesteps", "1536", *TINY,
+            "--eval-episodes", "3", "--out", str(run), "--no-progress", "--distributed",
+            "--coordinator", f"localhost:{port}", "--num-processes", "2"]  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "jaxrl", *args, "--process-id", str(rank)],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in range(2)
+    ]
+    outputs = []
+    for process in processes:
+        try:
+            outputs.append(process.communicate(timeout=300)[0])
+        finally:
+            process.kill()
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert "on 2 cpu device(s)" in outputs[0]
+
+    # One seed per process: the same per-seed runs as one process holding both seeds.
+    one = serialization.msgpack_restore((trained_run / "final_params.msgpack").read_bytes())
+    two = serialization.msgpack_restore((run / "final_params.msgpack").read_bytes())
+    for got, want in zip(jax.tree.leaves(two), jax.tree.leaves(one), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert read_rows(run)[-1]["env_steps"] == read_rows(trained_run)[-1]["env_steps"]
