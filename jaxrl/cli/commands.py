@@ -130,7 +130,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> N
 
 def _add_jax_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--platform", choices=PLATFORMS, default="cpu", help="where to run (default cpu)"
+        "--platform",
+        choices=PLATFORMS,
+        default=None,
+        help="where to run (default: $JAX_PLATFORMS if set, else cpu)",
     )
     parser.add_argument(
         "--no-compile-cache",
@@ -143,8 +146,9 @@ def setup_jax(args: argparse.Namespace) -> None:
     """Platform, persistent compilation cache and several hosts, before JAX starts a backend."""
     import jax
 
-    if args.platform != "auto":
-        jax.config.update("jax_platforms", args.platform)
+    platform = args.platform or ("cpu" if not os.environ.get("JAX_PLATFORMS") else None)
+    if platform not in (None, "auto"):
+        jax.config.update("jax_platforms", platform)
     if not args.no_compile_cache:
         jax.config.update("jax_compilation_cache_dir", str(compilation_cache_dir()))
         # Cache every program: PPO's are 2-10 s to compile on a CPU, seconds to load.
