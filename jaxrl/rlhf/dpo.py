@@ -75,6 +75,14 @@ def dpo_loss(
     }
 
 
+def pair_log_probs(
+    model_config: ModelConfig, params: dict, chosen: jax.Array, rejected: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """`sequence_log_probs` of both sides `[N, L]` in one forward pass: `[N]`, `[N]`."""
+    both = sequence_log_probs(model_config, params, jnp.concatenate([chosen, rejected]))
+    return both[: chosen.shape[0]], both[chosen.shape[0] :]
+
+
 def train_dpo(
     model_config: ModelConfig,
     config: DPOConfig,
@@ -87,20 +95,22 @@ def train_dpo(
     Returns:
         LanguageModel parameters and per-step metrics ("loss", "accuracy", "margin").
     """
+    ref_chosen, ref_rejected = pair_log_probs(
+        model_config, ref_params, pairs.chosen, pairs.rejected
+    )
     batch = DPOBatch(
         chosen=pairs.chosen,
         rejected=pairs.rejected,
-        ref_chosen=sequence_log_probs(model_config, ref_params, pairs.chosen),
-        ref_rejected=sequence_log_probs(model_config, ref_params, pairs.rejected),
+        ref_chosen=ref_chosen,
+        ref_rejected=ref_rejected,
     )
 
     def loss_fn(params, batch: DPOBatch):
+        policy_chosen, policy_rejected = pair_log_probs(
+            model_config, params, batch.chosen, batch.rejected
+        )
         return dpo_loss(
-            sequence_log_probs(model_config, params, batch.chosen),
-            sequence_log_probs(model_config, params, batch.rejected),
-            batch.ref_chosen,
-            batch.ref_rejected,
-            config.beta,
+            policy_chosen, policy_rejected, batch.ref_chosen, batch.ref_rejected, config.beta
         )
 
     return fit(loss_fn, ref_params, batch, key, config.fit)

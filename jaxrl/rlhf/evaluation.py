@@ -6,13 +6,17 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl.rlhf import corpus, labeller
-from jaxrl.rlhf.model import ModelConfig, generate, response_mask, token_log_probs
-from jaxrl.rlhf.reward_model import RewardModel, reward
+from jaxrl.rlhf.model import (
+    ModelConfig,
+    generate,
+    log_probs_from_hidden,
+    response_mask,
+    stacked_hidden,
+)
+from jaxrl.rlhf.reward_model import RewardModel, reward_from_hidden
 
 
-def kl_to_reference(
-    log_probs: jax.Array, ref_log_probs: jax.Array, mask: jax.Array
-) -> jax.Array:
+def kl_to_reference(log_probs: jax.Array, ref_log_probs: jax.Array, mask: jax.Array) -> jax.Array:
     """Sample estimate of KL(pi || pi_ref) per sequence, in nats.
 
     The sum over response tokens of log pi - log pi_ref at the tokens pi sampled; its mean over
@@ -47,11 +51,18 @@ def evaluate_policy(
     """
     tokens = generate(model_config, policy_params, key, num_samples, temperature)
     mask = response_mask(tokens)
-    log_probs = token_log_probs(model_config, policy_params, tokens, temperature)
-    ref_log_probs = token_log_probs(model_config, ref_params, tokens, temperature)
+    hidden = stacked_hidden(
+        model_config,
+        [policy_params["body"], ref_params["body"], reward_model.params["body"]],
+        tokens,
+    )
+    log_probs, ref_log_probs = (
+        log_probs_from_hidden(model_config, params["lm_head"], h, tokens, temperature)
+        for params, h in ((policy_params, hidden[0]), (ref_params, hidden[1]))
+    )
     return {
         "gold": labeller.gold_score(tokens).mean(),
-        "proxy": reward(model_config, reward_model, tokens).mean(),
+        "proxy": reward_from_hidden(reward_model, hidden[2], tokens).mean(),
         "kl": kl_to_reference(log_probs, ref_log_probs, mask).mean(),
         "eos_rate": ended_with_eos(tokens).mean(),
         "length": mask.sum(axis=1).mean(),

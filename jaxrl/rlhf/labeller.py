@@ -59,16 +59,22 @@ def reference_gold_score(text: str) -> float:
 
     A text that `corpus.decode` marks as cut off (ending in "...") is ungrammatical.
     """
+    score = parse_review(text)
+    return UNGRAMMATICAL_SCORE if score is None else score
+
+
+def parse_review(text: str) -> float | None:
+    """The gold score of a grammatical review, None for anything else (plain Python)."""
     words = text.split()
     if words and words[-1] == "...":
-        return UNGRAMMATICAL_SCORE
+        return None
     total, after_but, seen, position = 0.0, False, set(), 0
     while True:
         if words[position : position + 1] != ["the"]:
-            return UNGRAMMATICAL_SCORE
+            return None
         clause = words[position + 1 :]
         if len(clause) < 3 or clause[0] not in corpus.NOUNS or clause[1] != "was":
-            return UNGRAMMATICAL_SCORE
+            return None
         noun, rest = clause[0], clause[2:]
         factor = 1.0
         if rest[:1] == ["not"]:
@@ -76,7 +82,7 @@ def reference_gold_score(text: str) -> float:
         if rest[:1] == ["very"]:
             factor, rest = factor * VERY_FACTOR, rest[1:]
         if not rest or rest[0] not in corpus.ADJECTIVES:
-            return UNGRAMMATICAL_SCORE
+            return None
         score = REPEAT_SCORE if noun in seen else factor * clause_weight(noun, rest[0])
         seen.add(noun)
         total += (BUT_AFTER if after_but else 1.0) * score
@@ -86,7 +92,7 @@ def reference_gold_score(text: str) -> float:
         if words[position] == "but":
             total, after_but = BUT_BEFORE * total, True
         elif words[position] != "and":
-            return UNGRAMMATICAL_SCORE
+            return None
         position += 1
 
 
@@ -170,8 +176,7 @@ def _gold_score_one(tokens: jax.Array) -> jax.Array:
             ((state == EXPECT_WAS) & (kind == KIND_WAS), EXPECT_NOT_VERY_ADJ),
             ((state == EXPECT_NOT_VERY_ADJ) & (kind == KIND_NOT), EXPECT_VERY_ADJ),
             (
-                ((state == EXPECT_NOT_VERY_ADJ) | (state == EXPECT_VERY_ADJ))
-                & (kind == KIND_VERY),
+                ((state == EXPECT_NOT_VERY_ADJ) | (state == EXPECT_VERY_ADJ)) & (kind == KIND_VERY),
                 EXPECT_ADJ,
             ),
             (adj_ok, EXPECT_CONJUNCTION_EOS),

@@ -109,7 +109,7 @@ class Block(nn.Module):
             v = jax.lax.dynamic_update_slice(cache[1], v, (0, index, 0, 0))
             cache = (k, v)
         scores = jnp.einsum("bthd,bshd->bhts", q, k) / jnp.sqrt(jnp.float32(c.head_dim))
-        scores = jnp.where(mask, scores, jnp.finfo(jnp.float32).min)
+        scores = jnp.where(mask[None, None], scores, jnp.finfo(jnp.float32).min)
         attended = jnp.einsum("bhts,bshd->bthd", jax.nn.softmax(scores, axis=-1), v)
         x = x + nn.Dense(c.d_model, name="attention_out")(attended.reshape(x.shape))
         h = nn.LayerNorm(name="ln_mlp")(x)
@@ -136,7 +136,7 @@ class Body(nn.Module):
         if cache is not None:
             positions = positions + index
         x = nn.Embed(c.vocab_size, c.d_model, name="token_embed")(tokens)
-        x = x + nn.Embed(c.max_len, c.d_model, name="position_embed")(positions)
+        x = x + nn.Embed(c.max_len, c.d_model, name="position_embed")(positions)[None]
         if cache is None:
             mask = positions[:, None] >= positions[None, :]
         else:
@@ -211,10 +211,12 @@ def init_language_model(config: ModelConfig, key: jax.Array) -> dict:
 
     laws = jax.tree_util.tree_map_with_path(law, abstract)
     is_law = lambda x: isinstance(x, tuple)
-    means = jax.tree.map(lambda law, leaf: np.full(leaf.shape, law[0], np.float32), laws,
-                         abstract, is_leaf=is_law)
-    scales = jax.tree.map(lambda law, leaf: np.full(leaf.shape, law[1], np.float32), laws,
-                          abstract, is_leaf=is_law)
+    means = jax.tree.map(
+        lambda law, leaf: np.full(leaf.shape, law[0], np.float32), laws, abstract, is_leaf=is_law
+    )
+    scales = jax.tree.map(
+        lambda law, leaf: np.full(leaf.shape, law[1], np.float32), laws, abstract, is_leaf=is_law
+    )
     flat_mean, unravel = ravel_pytree(means)
     flat_scale, _ = ravel_pytree(scales)
     noise = jax.random.normal(key, flat_mean.shape, jnp.float32)
@@ -226,7 +228,10 @@ def scalar_params_from(params: dict) -> dict:
     ScalarModel's) and whose head is `params["scalar_head"]` if present, else zero (so a fresh
     reward model starts by scoring every sequence 0)."""
     d_model = params["body"]["ln_final"]["scale"].shape[0]
-    zero_head = {"kernel": jnp.zeros((d_model, 1), jnp.float32), "bias": jnp.zeros((1,), jnp.float32)}
+    zero_head = {
+        "kernel": jnp.zeros((d_model, 1), jnp.float32),
+        "bias": jnp.zeros((1,), jnp.float32),
+    }
     return {"body": params["body"], "scalar_head": params.get("scalar_head", zero_head)}
 
 
@@ -256,9 +261,43 @@ def token_log_probs(
     config: ModelConfig, params: dict, tokens: jax.Array, temperature: jax.typing.ArrayLike = 1.0
 ) -> jax.Array:
     """log pi(token t+1 | tokens <= t) at temperature `temperature`: `[B, L-1]` float32."""
-    logits = LanguageModel(config).apply({"params": params}, tokens[:, :-1]) / temperature
-    log_probs = jax.nn.log_softmax(logits)
+    hidden, _ = Body(config).apply({"params": params["body"]}, tokens)
+    return log_probs_from_hidden(config, params["lm_head"], hidden, tokens, temperature)
+
+
+def stacked_hidden(config: ModelConfig, bodies: list[dict], tokens: jax.Array) -> jax.Array:
+    """The hidden states of several bodies on the same tokens, `[K, B, L, D]`.
+
+    One `vmap` over the stacked parameters puts a single copy of the network in the compiled
+    program instead of K, which cuts compile time (the policy, reference, value network and
+    reward model all read every rollout).
+    """
+    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *bodies)
+    return jax.vmap(lambda body: Body(config).apply({"params": body}, tokens)[0])(stacked)
+
+
+def log_probs_from_hidden(
+    config: ModelConfig,
+    lm_head: dict,
+    hidden: jax.Array,
+    tokens: jax.Array,
+    temperature: jax.typing.ArrayLike = 1.0,
+) -> jax.Array:
+    """`token_log_probs` from a body's hidden states `[B, L, D]` and an `lm_head`: `[B, L-1]`."""
+    log_probs = jax.nn.log_softmax(
+        logits_from_hidden(config, lm_head, hidden[:, :-1]) / temperature
+    )
     return jnp.take_along_axis(log_probs, tokens[:, 1:, None], -1)[..., 0]
+
+
+def logits_from_hidden(config: ModelConfig, lm_head: dict, hidden: jax.Array) -> jax.Array:
+    """A `LanguageModel`'s logits from hidden states `[..., D]` and its `lm_head`: `[..., V]`."""
+    return nn.Dense(config.vocab_size).apply({"params": lm_head}, hidden)
+
+
+def scalars_from_hidden(scalar_head: dict, hidden: jax.Array) -> jax.Array:
+    """A `ScalarModel`'s output from hidden states `[B, L, D]` and its `scalar_head`: `[B, L]`."""
+    return nn.Dense(1).apply({"params": scalar_head}, hidden)[..., 0]
 
 
 def sequence_log_probs(

@@ -60,13 +60,13 @@ class PipelineConfig:
     seed: int = 0
     model: ModelConfig = ModelConfig()
     corpus_size: int = 20_000
-    pretrain: FitConfig = FitConfig(steps=1000, batch_size=64, learning_rate=3e-3)
+    pretrain: FitConfig = FitConfig(steps=500, batch_size=64, learning_rate=3e-3)
     num_pairs: int = 4096
     heldout_fraction: float = 0.2
     label_temperature: float = 1.0
-    reward: FitConfig = FitConfig(steps=600, batch_size=64, learning_rate=1e-3)
-    ppo: ppo.RLHFPPOConfig = ppo.RLHFPPOConfig()
-    dpo: dpo.DPOConfig = dpo.DPOConfig()
+    reward: FitConfig = FitConfig(steps=400, batch_size=64, learning_rate=1e-3)
+    ppo: ppo.RLHFPPOConfig = ppo.RLHFPPOConfig(iterations=40)
+    dpo: dpo.DPOConfig = dpo.DPOConfig(fit=FitConfig(steps=250, batch_size=64, learning_rate=5e-4))
     eval_samples: int = 512
     shown_samples: int = 6
 
@@ -174,8 +174,8 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
     key = jax.random.key(config.seed)
     keys = dict(
         zip(
-            ("pretrain", "pairs", "reward", "ppo", "dpo", "eval", "normalise"),
-            jax.random.split(key, 7),
+            ("pretrain", "pairs", "reward", "ppo", "dpo", "eval"),
+            jax.random.split(key, 6),
             strict=True,
         )
     )
@@ -242,16 +242,18 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
 
     with Stage(3, "reward model", timings) as stage:
 
-        def reward_stage(ref_params, train_pairs, heldout_pairs, key, key_normalise):
+        def reward_stage(ref_params, train_pairs, heldout_pairs, key):
             params, fit_metrics = reward_model.train_reward_model(
                 mc, config.reward, ref_params, train_pairs, key
             )
             accuracy = reward_model.preference_accuracy(mc, params, heldout_pairs)
-            samples = generate(mc, ref_params, key_normalise, config.eval_samples)
+            # Both sides of the held-out pairs together are plain samples of the pretrained
+            # policy: the normalisation's reference, without sampling again.
+            samples = jnp.concatenate([heldout_pairs.chosen, heldout_pairs.rejected])
             return reward_model.normalise(mc, params, samples), fit_metrics, accuracy
 
         rm, fit_metrics, accuracy = stage.run(
-            reward_stage, ref_params, train_pairs, heldout_pairs, keys["reward"], keys["normalise"]
+            reward_stage, ref_params, train_pairs, heldout_pairs, keys["reward"]
         )
         curve = mean_in_chunks(fit_metrics, 20)
         metrics["reward_model"] = {
@@ -277,8 +279,9 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         ppo_metrics = _floats(ppo_metrics)
         tokens_per_s = pc.iterations * pc.rollouts * (mc.max_len - 1) / run_s
         metrics["ppo"] = {"per_iteration": ppo_metrics, "run_s": run_s}
-        for i in sorted({0, pc.iterations // 4, pc.iterations // 2, 3 * pc.iterations // 4,
-                         pc.iterations - 1}):
+        for i in sorted(
+            {0, pc.iterations // 4, pc.iterations // 2, 3 * pc.iterations // 4, pc.iterations - 1}
+        ):
             print(
                 f"      iteration {i + 1:3d}: gold {ppo_metrics['gold'][i]:+.2f}  proxy "
                 f"{ppo_metrics['proxy'][i]:+.2f}  KL {ppo_metrics['kl'][i]:.2f}  "
@@ -308,13 +311,16 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
 
     with Stage(6, "evaluation", timings) as stage:
         evaluate = stage.compile(
-            lambda params, key: evaluate_policy(mc, params, ref_params, rm, key, config.eval_samples),
+            lambda params, key: evaluate_policy(
+                mc, params, ref_params, rm, key, config.eval_samples
+            ),
             ref_params,
             keys["eval"],
         )
         policies = {"pretrained": ref_params, "PPO": ppo_state.policy_params, "DPO": dpo_params}
         results = {
-            name: jax.device_get(evaluate(params, keys["eval"])) for name, params in policies.items()
+            name: jax.device_get(evaluate(params, keys["eval"]))
+            for name, params in policies.items()
         }
         pretrained_gold = np.asarray(labeller.gold_score(results["pretrained"]["tokens"]))
         metrics["evaluation"] = {
@@ -387,10 +393,24 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
     evaluation = metrics["evaluation"]
     for name, marker in (("DPO", "s"), ("PPO", "*")):
         point = evaluation[name]
-        left.plot(point["kl"], (point["gold"] - mean) / std, marker, color="tab:blue", ms=9,
-                  mfc="none", label=f"{name} gold (evaluation)")
-        left.plot(point["kl"], point["proxy"], marker, color="tab:orange", ms=9, mfc="none",
-                  label=f"{name} proxy (evaluation)")
+        left.plot(
+            point["kl"],
+            (point["gold"] - mean) / std,
+            marker,
+            color="tab:blue",
+            ms=9,
+            mfc="none",
+            label=f"{name} gold (evaluation)",
+        )
+        left.plot(
+            point["kl"],
+            point["proxy"],
+            marker,
+            color="tab:orange",
+            ms=9,
+            mfc="none",
+            label=f"{name} proxy (evaluation)",
+        )
     left.axhline(0.0, color="grey", lw=0.8)
     left.set_xlabel("KL(policy || pretrained), nats per sequence")
     left.set_ylabel("reward, in std of the pretrained policy's")
@@ -433,13 +453,15 @@ def throughput(quick: bool = True) -> dict[str, float]:
         gain=jnp.float32(1.0),
     )
     state = ppo.init_state(pc, params, ppo.value_params_from_reward_model(rm))
-    gen, _ = compile_program(lambda p, k: generate(mc, p, k, pc.rollouts, pc.temperature),
-                             params, key)
+    gen, _ = compile_program(
+        lambda p, k: generate(mc, p, k, pc.rollouts, pc.temperature), params, key
+    )
     rollout_fn, _ = compile_program(
         lambda s, k: ppo.collect_rollout(mc, pc, params, rm, s, k)[0], state, key
     )
-    update_fn, _ = compile_program(lambda s, r, k: ppo.update(mc, pc, s, r, k), state,
-                                   rollout_fn(state, key), key)
+    update_fn, _ = compile_program(
+        lambda s, r, k: ppo.update(mc, pc, s, r, k), state, rollout_fn(state, key), key
+    )
     rollout = rollout_fn(state, key)
     tokens = pc.rollouts * (mc.max_len - 1)
 
@@ -454,15 +476,14 @@ def throughput(quick: bool = True) -> dict[str, float]:
 
     return {
         "generation_tokens_per_s": tokens / best_of(gen, params, key),
-        "ppo_update_tokens_per_s": tokens * pc.update_epochs / best_of(update_fn, state, rollout,
-                                                                        key),
+        "ppo_update_tokens_per_s": tokens
+        * pc.update_epochs
+        / best_of(update_fn, state, rollout, key),
     }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="jaxrl rlhf", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     parser.add_argument("--quick", action="store_true", help="a small run of every stage")

@@ -41,15 +41,16 @@ from jaxrl.gae import compute_gae
 from jaxrl.rlhf import labeller
 from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
 from jaxrl.rlhf.model import (
-    LanguageModel,
     ModelConfig,
-    ScalarModel,
     generate,
     last_token_index,
+    log_probs_from_hidden,
+    logits_from_hidden,
     response_mask,
-    token_log_probs,
+    scalars_from_hidden,
+    stacked_hidden,
 )
-from jaxrl.rlhf.reward_model import RewardModel, reward
+from jaxrl.rlhf.reward_model import RewardModel, reward_from_hidden
 
 Metrics = dict[str, jax.Array]
 
@@ -306,11 +307,6 @@ def masked_ppo_loss(
     return total_loss, info
 
 
-def _values(model_config: ModelConfig, value_params: dict, tokens: jax.Array) -> jax.Array:
-    """V(tokens <= t) for the T decision points: `[B, T]`."""
-    return ScalarModel(model_config).apply({"params": value_params}, tokens[:, :-1])
-
-
 def collect_rollout(
     model_config: ModelConfig,
     config: RLHFPPOConfig,
@@ -328,10 +324,23 @@ def collect_rollout(
     """
     tokens = generate(model_config, state.policy_params, key, config.rollouts, config.temperature)
     mask = response_mask(tokens)
-    log_probs = token_log_probs(model_config, state.policy_params, tokens, config.temperature)
-    ref_log_probs = token_log_probs(model_config, ref_params, tokens, config.temperature)
-    values = jnp.where(mask, _values(model_config, state.value_params, tokens), 0.0)
-    proxy = reward(model_config, reward_model, tokens)
+    hidden = stacked_hidden(
+        model_config,
+        [
+            state.policy_params["body"],
+            ref_params["body"],
+            state.value_params["body"],
+            reward_model.params["body"],
+        ],
+        tokens,
+    )
+    log_probs, ref_log_probs = (
+        log_probs_from_hidden(model_config, params["lm_head"], h, tokens, config.temperature)
+        for params, h in ((state.policy_params, hidden[0]), (ref_params, hidden[1]))
+    )
+    values = scalars_from_hidden(state.value_params["scalar_head"], hidden[2])[:, :-1]
+    values = jnp.where(mask, values, 0.0)
+    proxy = reward_from_hidden(reward_model, hidden[3], tokens)
     ended = ended_with_eos(tokens) > 0
     score = jnp.where(ended, proxy, config.no_eos_penalty)
     rewards = per_token_rewards(score, log_probs, ref_log_probs, mask, state.kl_coef)
@@ -398,10 +407,11 @@ def update_epoch(
 
     def loss_fn(flat_params, minibatch: Rollout):
         policy_params, value_params = unravel(flat_params)
-        logits = LanguageModel(model_config).apply(
-            {"params": policy_params}, minibatch.tokens[:, :-1]
+        hidden = stacked_hidden(
+            model_config, [policy_params["body"], value_params["body"]], minibatch.tokens
         )
-        values = _values(model_config, value_params, minibatch.tokens)
+        logits = logits_from_hidden(model_config, policy_params["lm_head"], hidden[0, :, :-1])
+        values = scalars_from_hidden(value_params["scalar_head"], hidden[1, :, :-1])
         return masked_ppo_loss(
             Categorical(logits=logits / config.temperature),
             values,
