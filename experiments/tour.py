@@ -213,8 +213,16 @@ SUMMARY["random_cliff_episode"] = {"steps": len(table.rows), "return": table.tot
 # the value of the start is the best return: the 13-step path along the cliff's edge.
 
 # %%
-solve = jax.jit(lambda params: tabular.value_iteration(tabular.grid_model(cliff, params), 1.0))
-optimum = solve(cliff_params)
+# Slip is a number in the params, so one vmapped call solves a batch of slippery cliffs (the
+# first without slip).
+SLIPS = [0.0, 0.05, 0.1, 0.2]
+slippery_params = jax.tree.map(lambda leaf: jnp.stack([leaf] * len(SLIPS)), cliff_params).replace(
+    slip=jnp.asarray(SLIPS, jnp.float32)
+)
+solved = jax.jit(
+    jax.vmap(lambda params: tabular.value_iteration(tabular.grid_model(cliff, params), 1.0))
+)(slippery_params)
+optimum = jax.tree.map(lambda leaf: leaf[0], solved)
 start_state = int(tabular.start_state(cliff_params))
 print(
     f"value iteration: V(start) = {float(optimum.values[start_state]):g} after "
@@ -229,21 +237,14 @@ def optimal_policy(key, obs):
 
 print(record_episode(cliff, cliff_params, optimal_policy, jax.random.key(0)).format(max_rows=6))
 
-# Slip is a number in the params, so one vmapped call solves a batch of slippery cliffs: when
-# the agent's steps go astray, walking along the edge stops being worth it.
-SLIPS = [0.0, 0.05, 0.1, 0.2]
-slippery = jax.jit(jax.vmap(solve))(
-    jax.tree.map(lambda leaf: jnp.stack([leaf] * len(SLIPS)), cliff_params).replace(
-        slip=jnp.asarray(SLIPS, jnp.float32)
-    )
-)
-start_values = np.asarray(slippery.values[:, start_state]).tolist()
+# When the agent's steps go astray, walking along the edge stops being worth it.
+start_values = np.asarray(solved.values[:, start_state]).tolist()
 print(
     "V(start) with slip "
     + ", ".join(f"{s:g}: {v:.1f}" for s, v in zip(SLIPS, start_values, strict=True))
 )
 print(f"the optimal policy at slip {SLIPS[-1]:g}:")
-print(tabular.policy_grid(cliff_params.layout, slippery.policy[-1]))
+print(tabular.policy_grid(cliff_params.layout, solved.policy[-1]))
 SUMMARY["value_iteration"] = {
     "start_value": float(optimum.values[start_state]),
     "sweeps": int(optimum.iterations),
@@ -266,16 +267,21 @@ config = tabular.TabularConfig(num_episodes=EPISODES, learning_rate=0.5, gamma=1
 configs = [config.replace(algorithm=algorithm) for algorithm in tabular.ALGORITHMS]
 runs_hyperparams = tabular.stack_hyperparams([c for c in configs for _ in range(SEEDS)])
 runs_keys = jnp.concatenate([jax.random.split(jax.random.key(0), SEEDS)] * len(configs))
-train_tabular = jax.vmap(tabular.make_train(config, cliff, cliff_params), in_axes=(0, None, 0))
-compiled, times = compile_program(train_tabular, runs_keys, cliff_params, runs_hyperparams)
+train_td = tabular.make_train(config, cliff, cliff_params)
+
+
+def train_and_read_greedy(key, hyperparams):
+    """One run, and the return of acting greedily on its final table."""
+    result = train_td(key, cliff_params, hyperparams)
+    greedy_return, _ = tabular.greedy_episode(cliff, cliff_params, result.q_values, key)
+    return result, greedy_return
+
+
+compiled, times = compile_program(jax.vmap(train_and_read_greedy), runs_keys, runs_hyperparams)
 start = time.perf_counter()
-learned = jax.block_until_ready(compiled(runs_keys, cliff_params, runs_hyperparams))
+learned, greedy_returns = jax.block_until_ready(compiled(runs_keys, runs_hyperparams))
 tabular_s = time.perf_counter() - start
-greedy_returns = np.asarray(
-    jax.jit(jax.vmap(lambda q: tabular.greedy_episode(cliff, cliff_params, q, jax.random.key(0))))(
-        learned.q_values
-    )[0]
-).reshape(len(configs), SEEDS)
+greedy_returns = np.asarray(greedy_returns).reshape(len(configs), SEEDS)
 online = np.asarray(learned.episode_returns).reshape(len(configs), SEEDS, EPISODES)
 print(
     f"{len(configs)} algorithms x {SEEDS} seeds x {EPISODES} episodes: compiled in "
@@ -299,9 +305,9 @@ for index, algorithm in enumerate(tabular.ALGORITHMS):
     print(f"{algorithm}'s greedy policy (seed 0):")
     print(tabular.policy_grid(cliff_params.layout, np.argmax(learned.q_values[index * SEEDS], -1)))
 print(
-    "Q-learning learns the edge path (-13) but its exploring steps fall off the edge; Sarsa "
-    "learns the values of the policy it follows, exploration included, and keeps away. (Sarsa's "
-    "greedy read-out is not what it learns: with a constant step size its table keeps tracking "
+    "Q-learning learns the edge path (-13), but its exploring steps fall off the edge.\n"
+    "Sarsa learns the values of the policy it follows, exploration included, and keeps away.\n"
+    "(Sarsa's greedy read-out is not what it learns: with a constant step size its table tracks\n"
     "the exploring policy, and the greedy path may even loop until the time limit, -200.)"
 )
 

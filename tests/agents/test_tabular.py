@@ -80,9 +80,9 @@ def test_value_iteration_with_slip_matches_the_closed_form():
     assert int(result.policy[0]) == RIGHT
 
 
-@pytest.mark.parametrize(
-    "env_id", ["GridWorld-OpenRoom-v0", "GridWorld-FourRooms-v0", "GridWorld-CliffWalking-v0"]
-)
+# The open room adds nothing the four rooms (walls, hallways) and the cliff walk do not test,
+# and each grid shape is a program to compile.
+@pytest.mark.parametrize("env_id", ["GridWorld-FourRooms-v0", "GridWorld-CliffWalking-v0"])
 def test_undiscounted_value_iteration_finds_the_optimal_return(env_id):
     # gridworld.optimal_return is an independent finite-horizon DP in numpy on the host.
     _, params = envs.make(env_id)
