@@ -199,10 +199,10 @@ def test_vmap_over_layouts_seeds_and_algorithms_equals_the_loop():
         np.testing.assert_array_equal(batched.q_values[index], one.q_values)
         np.testing.assert_array_equal(batched.episode_lengths[index], one.episode_lengths)
         np.testing.assert_array_equal(batched.episode_returns[index], one.episode_returns)
-    # Same key, same result (the defaults are the config's); another seed, other episodes.
-    first = _cliff_single(keys[0])
-    np.testing.assert_array_equal(first.q_values, _cliff_single(keys[0]).q_values)
-    np.testing.assert_array_equal(first.q_values, batched.q_values[0])
+    # Same key, same result; another seed, other episodes. (Calls with the same argument
+    # structure as above: `_cliff_single(key)` alone would be one more program to compile.)
+    again = _cliff_single(keys[0], CLIFF_PARAMS, CLIFF_CONFIG.hyperparams)
+    np.testing.assert_array_equal(again.q_values, batched.q_values[0])
     assert not np.array_equal(batched.episode_lengths[1], batched.episode_lengths[3])
 
     solved = jax.jit(jax.vmap(_solve, in_axes=(0, None)))(_stack(layouts), 0.9)
@@ -248,6 +248,9 @@ def test_bad_config_is_a_one_line_error(changes, message):
 def test_bad_inputs_fail_before_compiling():
     env, params = envs.make("Pendulum-v1")
     with pytest.raises(ValueError, match="Discrete actions"):
+        tabular.make_train(tabular.TabularConfig(), env, params)
+    env, params = envs.make("CartPole-v1")
+    with pytest.raises(ValueError, match="one-hot observation"):
         tabular.make_train(tabular.TabularConfig(), env, params)
     model = tabular.TabularModel(
         transitions=jnp.ones((1, 1, 1)),

@@ -28,6 +28,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxrl.agents.tabular.policies import epsilon_greedy, state_index
@@ -274,10 +275,17 @@ def make_train(config: TabularConfig, env: Environment, env_params: EnvParams):
             f"Tabular learners need Discrete actions; {env.name} has {action_space}. "
             "Use PPO (jaxrl.agents.ppo) for continuous actions."
         )
-    if len(obs_space.shape) != 1:
+    one_hot_box = (
+        isinstance(obs_space, spaces.Box)
+        and len(obs_space.shape) == 1
+        and np.all(np.asarray(obs_space.low) == 0)
+        and np.all(np.asarray(obs_space.high) == 1)
+    )
+    if not one_hot_box:
         raise ValueError(
-            f"Tabular learners need a one-hot observation vector; {env.name}'s observation has "
-            f"shape {obs_space.shape}. Use a GridWorld or PPO."
+            f"Tabular learners need a one-hot observation of the state (a GridWorld's); "
+            f"{env.name}'s observation is not a vector in [0, 1] (shape {obs_space.shape}). "
+            "Use PPO (jaxrl.agents.ppo) for it."
         )
     num_states, num_actions = obs_space.shape[0], action_space.n
     default_params = env_params
