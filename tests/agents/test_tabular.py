@@ -238,6 +238,9 @@ def test_policy_grid_draws_the_cliff_walk_optimum():
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"gamma": 1.5}, "gamma"),
         ({"epsilon": -0.1}, "epsilon"),
+        ({"epsilon": float("nan")}, "epsilon"),
+        ({"learning_rate": "0.5"}, "learning_rate"),
+        ({"initial_q": float("inf")}, "initial_q"),
     ],
 )
 def test_bad_config_is_a_one_line_error(changes, message):

@@ -23,6 +23,8 @@ only changes which table its behaviour policy reads when `S' = S`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,16 +76,20 @@ class TabularConfig:
             raise ValueError(
                 f"TabularConfig.num_episodes={self.num_episodes!r}: must be a positive integer."
             )
-        checks = {
-            "learning_rate": (0.0 < self.learning_rate <= 1.0, "in (0, 1], e.g. 0.5"),
-            "gamma": (0.0 < self.gamma <= 1.0, "in (0, 1]"),
-            "epsilon": (0.0 <= self.epsilon <= 1.0, "in [0, 1], e.g. 0.1"),
+        ranges = {
+            "learning_rate": (False, 1.0, "in (0, 1], e.g. 0.5"),
+            "gamma": (False, 1.0, "in (0, 1]"),
+            "epsilon": (True, 1.0, "in [0, 1], e.g. 0.1"),
         }
-        for name, (ok, expected) in checks.items():
-            if not ok:
-                raise ValueError(
-                    f"TabularConfig.{name}={getattr(self, name)!r}: must be {expected}."
-                )
+        for name, (zero_allowed, high, expected) in ranges.items():
+            value = getattr(self, name)
+            is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not is_number or not (value >= 0 if zero_allowed else value > 0) or value > high:
+                raise ValueError(f"TabularConfig.{name}={value!r}: must be {expected}.")
+        if not isinstance(self.initial_q, numbers.Real) or not math.isfinite(self.initial_q):
+            raise ValueError(
+                f"TabularConfig.initial_q={self.initial_q!r}: must be a finite number, e.g. 0."
+            )
 
     @property
     def hyperparams(self) -> TabularHyperparams:
