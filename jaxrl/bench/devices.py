@@ -8,7 +8,7 @@ speedup = time(1 device) / time(D devices); efficiency = speedup / D.
 
 On the CPU each device count runs in its own process (`python -m jaxrl.bench.devices
 --worker`) with `XLA_FLAGS=--xla_force_host_platform_device_count=D`, which JAX reads once when
-it starts. Forced CPU devices share the machine's cores, so the speedup stops at the core
+it starts (`--quick` measures every count as a sub-mesh of one such process). Forced CPU devices share the machine's cores, so the speedup stops at the core
 count. On a multi-GPU machine `in_process` measures sub-meshes of the first D devices of this
 process instead.
 """
@@ -44,7 +44,8 @@ class Settings:
         devices: device counts D; each must divide 8 seeds and 64 envs.
         workloads: names from `WORKLOADS`.
         repeats: timed runs per point (median).
-        quick: a quarter of the work, compiled with `harness.QUICK_COMPILER_OPTIONS`.
+        quick: a quarter of the work on a small network (`harness.QUICK_PPO`), compiled with
+            `harness.QUICK_COMPILER_OPTIONS`.
         in_process: sub-meshes of this process's devices instead of forced CPU devices.
         timeout_s: seconds one worker process may take.
     """
@@ -83,7 +84,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(
         devices=tuple(args.devices or (QUICK_DEVICES if quick else DEFAULT_DEVICES)),
         workloads=QUICK_WORKLOADS if quick else WORKLOADS,
-        repeats=args.repeats or (1 if quick else Settings.repeats),
+        repeats=harness.given(args.repeats, (1 if quick else Settings.repeats)),
         quick=quick,
         in_process=bool(args.in_process),
     )
@@ -93,17 +94,22 @@ def workload_configs(quick: bool) -> dict[str, Any]:
     """The PPOConfig of each workload (CartPole-v1's tuned batch shape, fixed total work)."""
     from jaxrl.agents import ppo
 
-    scale = 4 if quick else 1
-    return {
-        "seeds": ppo.default_config("CartPole-v1").replace(total_timesteps=16_000 // scale),
+    configs = {
+        "seeds": ppo.default_config("CartPole-v1").replace(total_timesteps=16_000),
         "data_parallel": ppo.PPOConfig(
-            total_timesteps=64 * 128 * 8 // scale,
+            total_timesteps=64 * 128 * 8,
             num_envs=64,
             num_steps=128,
             update_epochs=4,
             num_minibatches=4,
         ),
     }
+    if quick:
+        configs = {
+            name: harness.quick_ppo_config(config, config.total_timesteps // 4)
+            for name, config in configs.items()
+        }
+    return configs
 
 
 def measure(
@@ -154,8 +160,11 @@ def measure(
     return rows
 
 
-def spawn_worker(num_devices: int, settings: Settings) -> list[dict[str, Any]]:
-    """`measure` in a fresh process with `num_devices` forced CPU devices."""
+def spawn_worker(
+    num_devices: int, settings: Settings, counts: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """`measure` in a fresh process with `num_devices` forced CPU devices, on a mesh of each of
+    `counts` of them (default: all `num_devices`)."""
     flags = os.environ.get("XLA_FLAGS", "")
     env = {
         **os.environ,
@@ -163,6 +172,7 @@ def spawn_worker(num_devices: int, settings: Settings) -> list[dict[str, Any]]:
         "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={num_devices}".strip(),
     }
     command = [sys.executable, "-m", "jaxrl.bench.devices", "--worker", str(num_devices)]
+    command += ["--meshes", *(str(count) for count in (counts or [num_devices]))]
     command += ["--repeats", str(settings.repeats), "--workloads", *settings.workloads]
     command += ["--quick"] if settings.quick else []
     try:
@@ -190,14 +200,19 @@ def with_scaling(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Every device count, each in its own worker process (or in this one); the JSON section."""
+    start = time.perf_counter()
     rows = []
-    for num_devices in settings.devices:
-        start = time.perf_counter()
-        if settings.in_process:
+    if settings.in_process:
+        for num_devices in settings.devices:
             rows += measure(num_devices, settings.repeats, settings.quick, settings.workloads)
-        else:
+    elif settings.quick:
+        # A smoke run: every count as a sub-mesh of one worker, one process start instead of
+        # several (a full run gives each count a process of its own).
+        rows += spawn_worker(max(settings.devices), settings, settings.devices)
+    else:
+        for num_devices in settings.devices:
             rows += spawn_worker(num_devices, settings)
-        log(f"devices: {num_devices} done in {time.perf_counter() - start:.0f} s")
+            log(f"devices: {num_devices} done at {time.perf_counter() - start:.0f} s")
     configs = workload_configs(settings.quick)
     return {
         "settings": {
@@ -225,10 +240,15 @@ def markdown(section: dict[str, Any]) -> str:
         ]
         for row in section["results"]
     ]
-    kind = "sub-meshes in one process" if section["settings"]["in_process"] else (
-        "forced CPU devices (`--xla_force_host_platform_device_count`), one process each; they "
-        "share the machine's cores"
-    )
+    settings = section["settings"]
+    if settings["in_process"]:
+        kind = "sub-meshes of this process's devices"
+    else:
+        kind = (
+            "forced CPU devices (`--xla_force_host_platform_device_count`), "
+            + ("sub-meshes of one process" if settings.get("quick") else "one process each")
+            + "; they share the machine's cores"
+        )
     return "\n".join(
         [
             f"Strong scaling, fixed total work split over D devices: {kind}.",
@@ -263,14 +283,18 @@ def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
 
 
 def _worker_main(argv: Sequence[str] | None = None) -> int:
-    """`python -m jaxrl.bench.devices --worker D`: prints `measure`'s rows as one JSON line."""
+    """`python -m jaxrl.bench.devices --worker D [--meshes C ...]`: prints `measure`'s rows for
+    meshes of C devices (default D) as one JSON line."""
     parser = argparse.ArgumentParser(description="one devices measurement (internal)")
     parser.add_argument("--worker", type=int, required=True)
+    parser.add_argument("--meshes", type=int, nargs="+")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     args = parser.parse_args(argv)
-    rows = measure(args.worker, args.repeats, args.quick, args.workloads)
+    rows = []
+    for count in args.meshes or [args.worker]:
+        rows += measure(count, args.repeats, args.quick, args.workloads)
     print(json.dumps(rows), flush=True)
     return 0
 

@@ -134,11 +134,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     chosen = {
         "envs": args.envs or (QUICK_ENVS if quick else envs.registered()),
         "num_envs": args.num_envs or (QUICK_NUM_ENVS if quick else DEFAULT_NUM_ENVS),
-        "steps": args.steps or (2**10 if quick else Settings.steps),
-        "max_scan_length": args.max_scan_length or Settings.max_scan_length,
-        "python_steps": args.python_steps or (2**8 if quick else Settings.python_steps),
+        "steps": harness.given(args.steps, (2**10 if quick else Settings.steps)),
+        "max_scan_length": harness.given(args.max_scan_length, Settings.max_scan_length),
+        "python_steps": harness.given(args.python_steps, (2**8 if quick else Settings.python_steps)),
         "max_python_scan_length": 64 if quick else Settings.max_python_scan_length,
-        "repeats": args.repeats or (2 if quick else Settings.repeats),
+        "repeats": harness.given(args.repeats, (2 if quick else Settings.repeats)),
     }
     return Settings(
         envs=tuple(chosen["envs"]),

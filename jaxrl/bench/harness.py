@@ -46,6 +46,14 @@ QUICK_COMPILER_OPTIONS = {
     "xla_backend_optimization_level": 0,
     "xla_llvm_disable_expensive_passes": True,
 }
+#: PPOConfig fields a `--quick` run overrides: a small network and one minibatch pass compile
+#: in about half the time, and a smoke run checks shapes and files, not learning.
+QUICK_PPO = {"hidden_sizes": (16,), "update_epochs": 1, "num_minibatches": 1}
+
+
+def quick_ppo_config(config: Any, total_timesteps: int = 1_000) -> Any:
+    """`config` (a PPOConfig) shrunk for a `--quick` run: `QUICK_PPO` and `total_timesteps`."""
+    return config.replace(**QUICK_PPO, total_timesteps=total_timesteps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +193,12 @@ def compiled_memory(compiled: Any) -> dict[str, int] | None:
         "output_bytes": int(analysis.output_size_in_bytes),
         "temp_bytes": int(analysis.temp_size_in_bytes),
     }
+
+
+def given(value: Any, default: Any) -> Any:
+    """`value` unless it is None (an option not given): 0 stays 0, so it is refused, not
+    silently replaced by the default."""
+    return default if value is None else value
 
 
 def installed(module: str) -> bool:

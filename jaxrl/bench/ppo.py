@@ -151,7 +151,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     quick = bool(args.quick)
     return Settings(
         contestants=tuple(args.contestants or (QUICK_CONTESTANTS if quick else DEFAULT_CONTESTANTS)),
-        repeats=args.repeats or (1 if quick else Settings.repeats),
+        repeats=harness.given(args.repeats, (1 if quick else Settings.repeats)),
         timeout_s=args.timeout,
         total_timesteps=QUICK_TIMESTEPS if quick else None,
         quick=quick,
@@ -274,7 +274,8 @@ def train_jaxrl(
     name: str, seed: int, total_timesteps: int | None, clock: harness.Clock, quick: bool = False
 ) -> Trained:
     """Trains one jaxrl contestant, marking "imported", "jit", "compiled" and "params"; `quick`
-    compiles the `compile_program` contestants with `harness.QUICK_COMPILER_OPTIONS`."""
+    shrinks the network (`harness.QUICK_PPO`) and compiles the `compile_program` contestants
+    with `harness.QUICK_COMPILER_OPTIONS`."""
     import jax
     import numpy as np
 
@@ -289,6 +290,8 @@ def train_jaxrl(
         config = jaxrl_rejax_config(config)
     if total_timesteps is not None:
         config = config.replace(total_timesteps=total_timesteps)
+    if quick:
+        config = harness.quick_ppo_config(config, config.total_timesteps)
     num_seeds = NUM_SEEDS_VMAPPED if name == "jaxrl_8_seeds" else 1
     train = ppo.make_train(config, env, env_params)
     key = jax.random.key(seed)

@@ -46,7 +46,8 @@ class Settings:
         total_timesteps: env steps per seed.
         contestants: names from `CONTESTANTS`.
         repeats: timed runs per point (median).
-        quick: a smoke run: tiny sizes, compiled with `harness.QUICK_COMPILER_OPTIONS`.
+        quick: a smoke run: tiny sizes (`harness.QUICK_PPO` for jaxrl), compiled with
+            `harness.QUICK_COMPILER_OPTIONS`.
     """
 
     seeds: tuple[int, ...] = DEFAULT_SEEDS
@@ -84,9 +85,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     quick = bool(args.quick)
     return Settings(
         seeds=tuple(args.seeds or (QUICK_SEEDS if quick else DEFAULT_SEEDS)),
-        total_timesteps=args.timesteps or (1_000 if quick else Settings.total_timesteps),
+        total_timesteps=harness.given(args.timesteps, (1_000 if quick else Settings.total_timesteps)),
         contestants=tuple(args.contestants or DEFAULT_CONTESTANTS),
-        repeats=args.repeats or (1 if quick else Settings.repeats),
+        repeats=harness.given(args.repeats, (1 if quick else Settings.repeats)),
         quick=quick,
     )
 
@@ -133,6 +134,8 @@ def build(
         if name == "jaxrl_rejax_hp":
             config = bench_ppo.jaxrl_rejax_config(config)
         config = config.replace(total_timesteps=total_timesteps)
+        if quick:
+            config = harness.quick_ppo_config(config, total_timesteps)
         program = jax.vmap(ppo.make_train(config, env, env_params))
         env_steps = num_seeds * config.num_updates * config.batch_size
     start = time.perf_counter()

@@ -1,0 +1,133 @@
+"""`jaxrl bench` (jaxrl.bench.cli, `python -m jaxrl.bench`): bad input, the experiments/ entry
+points, and one quick end-to-end run of `all` whose output files are checked."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from experiments import bench_devices
+from jaxrl.bench import cli, devices
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["envs", "--envs", "Nope-v0"], "unknown env ids ['Nope-v0']"),
+        (["envs", "--num-envs", "0"], "each must be at least 1"),
+        (["ppo", "--contestants", "ppo2"], "unknown PPO contestants ['ppo2']"),
+        (["seeds", "--seeds", "0"], "at least 1"),
+        (["devices", "--devices", "3"], "must divide 8"),
+        (["all", "--repeats", "0"], "repeats=0"),
+        (["envs", "--steps", "0"], "steps=0"),
+    ],
+)
+@pytest.mark.timeout(60)  # refused at once: a slip that starts a real run fails fast
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    file = tmp_path / "taken"
+    file.write_text("")
+    assert cli.main(["devices", "--out", str(file)]) == 2
+    assert "is a file; name a folder" in capsys.readouterr().err
+
+
+def test_experiments_entry_point_writes_json_table_and_plot(tmp_path, monkeypatch, capsys):
+    """The thin script over the library: its options, the JSON at --out FILE, the plot beside."""
+    rows = [
+        {"workload": "seeds", "devices": d, "median_s": 4.0 / d, "env_steps_per_s": 250.0 * d,
+         "compile_s": 5.0, "peak_rss_mib": 600.0}
+        for d in (1, 2)
+    ]
+    seen = []
+
+    def fake_run(settings, log):
+        seen.append(settings)
+        return {"settings": {"in_process": False}, "results": devices.with_scaling(rows)}
+
+    monkeypatch.setattr(devices, "run", fake_run)
+    out = tmp_path / "bench_devices.json"
+    assert bench_devices.main(["--devices", "1", "2", "--repeats", "3", "--out", str(out)]) == 0
+    assert seen == [devices.Settings(devices=(1, 2), repeats=3)]
+    written = json.loads(out.read_text())
+    assert written["benchmark"] == "devices" and written["command"][1:] == [
+        "experiments/bench_devices.py", "--devices", "1", "2", "--repeats", "3", "--out", str(out)
+    ]
+    assert written["hardware"]["cpu"] and written["versions"]["jax"]
+    assert [row["speedup"] for row in written["results"]] == [1.0, 2.0]
+    assert "| seeds | 2 | 2.00 | 500 | 2.00x | 100% | 5.0 | 600 |" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_devices.json", "devices_scaling.png"]
+    assert bench_devices.main(["--devices", "5"]) == 2
+
+
+def test_quick_run_of_all_writes_every_file(tmp_path):
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxrl.bench", "all", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = sorted(path.name for path in out.iterdir())
+    assert names == sorted(
+        [f"{name}.{ext}" for name in cli.ALL for ext in ("json", "md")]
+        + ["report.md", "envs_throughput.png", "ppo_return_vs_time.png", "seeds_wall.png",
+           "devices_scaling.png"]
+    )
+    for png in out.glob("*.png"):
+        with Image.open(png) as image:
+            image.verify()
+    report = (out / "report.md").read_text()
+    for name in cli.ALL:
+        assert f"## {cli.TITLES[name]}" in report
+    assert report.count("`jaxrl bench all --quick --out") == len(cli.ALL)
+
+    payloads = {name: json.loads((out / f"{name}.json").read_text()) for name in cli.ALL}
+    for name, payload in payloads.items():
+        assert payload["benchmark"] == name and payload["settings"]["quick"] is True
+        assert payload["hardware"]["cpu"] and payload["hardware"]["cpu_count"] >= 1
+        assert payload["hardware"]["jax_devices"] and payload["versions"]["jax"]
+        assert payload["wall_s"] > 0
+
+    envs = payloads["envs"]
+    [row] = envs["results"]
+    assert (row["env"], row["num_envs"]) == ("CartPole-v1", 16)
+    # gymnax and gymnasium are test dependencies, so every figure is there.
+    assert set(row["figures"]) == {"gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c", "numpy", "jaxrl_gym"}
+    for figure in row["figures"].values():
+        assert len(figure["seconds"]) == envs["settings"]["repeats"]
+        median = sorted(figure["seconds"])[len(figure["seconds"]) // 2 - 1 :][:2]
+        assert figure["median_s"] == pytest.approx(sum(median) / len(median))
+        assert figure["steps_per_s"] == pytest.approx(16 * figure["num_steps"] / figure["median_s"])
+    assert all(value > 0 for value in row["ratios"].values())
+
+    ppo = payloads["ppo"]
+    [run] = ppo["runs"]["jaxrl"]
+    assert run["env_steps"] == 1000 and run["compilation_cache"] is False
+    assert run["jit_to_params_s"] >= run["trace_s"] + run["compile_s"] + run["run_s"] - 1e-6
+    assert run["process_s"] > run["jit_to_params_s"] and run["peak_rss_mib"] > 0
+    curve = run["curve"]
+    assert len(curve["t_s"]) == len(curve["return"]) >= 1
+    assert curve["t_s"] == sorted(curve["t_s"]) and curve["t_s"][-1] == pytest.approx(
+        run["jit_to_params_s"], rel=1e-6
+    )
+    assert ppo["summary"]["jaxrl"]["seeds_evaluated"] == 1
+
+    [seeds_row] = payloads["seeds"]["results"]
+    assert seeds_row["seeds"] == 4 and seeds_row["xla_memory"]["temp_bytes"] > 0
+    assert seeds_row["per_seed_s"] == pytest.approx(seeds_row["median_s"] / 4)
+
+    scaling = payloads["devices"]["results"]
+    assert [(row["workload"], row["devices"]) for row in scaling] == [("seeds", 1), ("seeds", 2)]
+    assert scaling[0]["speedup"] == 1.0 and scaling[0]["efficiency"] == 1.0
+    assert scaling[1]["efficiency"] == pytest.approx(scaling[1]["speedup"] / 2)
