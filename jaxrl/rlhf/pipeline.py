@@ -65,7 +65,7 @@ class PipelineConfig:
     heldout_fraction: float = 0.2
     label_temperature: float = 1.0
     reward: FitConfig = FitConfig(steps=400, batch_size=64, learning_rate=1e-3)
-    ppo: ppo.RLHFPPOConfig = ppo.RLHFPPOConfig(iterations=40)
+    ppo: ppo.RLHFPPOConfig = ppo.RLHFPPOConfig(iterations=40, learning_rate=1.5e-4)
     dpo: dpo.DPOConfig = dpo.DPOConfig(fit=FitConfig(steps=250, batch_size=64, learning_rate=5e-4))
     eval_samples: int = 512
     shown_samples: int = 6
@@ -388,9 +388,17 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
     gold = (np.asarray(per_iteration["gold"]) - mean) / std
     proxy = np.asarray(per_iteration["proxy"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    left.plot(kl, proxy, "o-", ms=3, color="tab:orange", label="proxy (reward model)")
-    left.plot(kl, gold, "o-", ms=3, color="tab:blue", label="gold (hidden labeller)")
+    # Points in training order, joined faintly: the policy's path through (KL, reward).
+    left.plot(kl, proxy, "-", lw=0.6, alpha=0.4, color="tab:orange")
+    left.plot(kl, gold, "-", lw=0.6, alpha=0.4, color="tab:blue")
+    left.plot(
+        kl, proxy, "o", ms=3.5, color="tab:orange", label="proxy (reward model), per iteration"
+    )
+    left.plot(
+        kl, gold, "o", ms=3.5, color="tab:blue", label="gold (hidden labeller), per iteration"
+    )
     evaluation = metrics["evaluation"]
+    # Drawn last and large: the PPO point usually sits inside the cloud of its iterations.
     for name, marker in (("DPO", "s"), ("PPO", "*")):
         point = evaluation[name]
         left.plot(
@@ -398,8 +406,10 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
             (point["gold"] - mean) / std,
             marker,
             color="tab:blue",
-            ms=9,
+            ms=12,
+            mew=1.8,
             mfc="none",
+            zorder=5,
             label=f"{name} gold (evaluation)",
         )
         left.plot(
@@ -407,8 +417,10 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
             point["proxy"],
             marker,
             color="tab:orange",
-            ms=9,
+            ms=12,
+            mew=1.8,
             mfc="none",
+            zorder=5,
             label=f"{name} proxy (evaluation)",
         )
     left.axhline(0.0, color="grey", lw=0.8)
@@ -482,8 +494,16 @@ def throughput(quick: bool = True) -> dict[str, float]:
     }
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (no usage block), still with exit status 2."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
+    parser = _OneLineErrors(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     parser.add_argument("--quick", action="store_true", help="a small run of every stage")
@@ -536,7 +556,10 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """`jaxrl rlhf` / `python -m experiments.rlhf`: 0 on success, 2 on bad input."""
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except SystemExit as exit:  # --help (0) or a malformed flag (2): a status, not an exception
+        return exit.code if isinstance(exit.code, int) else 2
     try:
         config = config_from_args(args)
     except ValueError as error:

@@ -25,6 +25,8 @@ from jaxrl.rlhf.training import FitConfig
         (["--pretrain-steps", "-5"], "steps=-5"),
         (["--dpo-beta", "0"], "beta=0.0"),
         (["--seed", "-1"], "--seed -1"),
+        (["--d-model", "abc"], "argument --d-model: invalid int value: 'abc'"),
+        (["--no-such-flag"], "unrecognized arguments: --no-such-flag"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
