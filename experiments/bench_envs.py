@@ -4,7 +4,8 @@ A thin entry point over `jaxrl.bench.envs` (its docstring defines the figures gy
 jaxrl_a, jaxrl_b, jaxrl_c, numpy and jaxrl_gym); `jaxrl bench envs --out DIR` runs the same
 benchmark into a folder. This script writes the JSON to `--out FILE` and the plot beside it.
 
-    python experiments/bench_envs.py --envs CartPole-v1 Acrobot-v1 --num-envs 4096 --steps 4194304 --repeats 3
+    python experiments/bench_envs.py --envs CartPole-v1 Acrobot-v1 --num-envs 4096 \
+        --steps 4194304 --repeats 3
 """
 
 import sys

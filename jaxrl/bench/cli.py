@@ -51,9 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     """`jaxrl bench`'s parser: one subcommand per benchmark, and `all`."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--quick", action="store_true", help="a smoke run for CI: tiny sizes, figures not comparable"
+        "--quick",
+        action="store_true",
+        help="a smoke run for CI: tiny sizes, figures not comparable",
     )
-    common.add_argument("--out", type=Path, help="output folder (default runs/bench-<UTC time>/)")
+    common.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default runs/bench-<UTC time>/)"
+    )
     parser = _Parser(prog="jaxrl bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="benchmark", required=True, parser_class=_Parser)
     for name, module in BENCHMARKS.items():
@@ -78,7 +82,9 @@ def settings_for(parser: argparse.ArgumentParser, args: argparse.Namespace) -> d
     out = {}
     for name in ALL:
         repeats = [] if args.repeats is None else ["--repeats", str(args.repeats)]
-        out[name] = BENCHMARKS[name].settings_from_args(parser.parse_args([name, *shared, *repeats]))
+        out[name] = BENCHMARKS[name].settings_from_args(
+            parser.parse_args([name, *shared, *repeats])
+        )
     return out
 
 
@@ -145,7 +151,10 @@ def run_script(name: str, argv: Sequence[str] | None, default_out: Path, descrip
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     if args.out.is_dir():
-        print(f"{parser.prog}: error: --out {args.out} is a folder; name a JSON file.", file=sys.stderr)
+        print(
+            f"{parser.prog}: error: --out {args.out} is a folder; name a JSON file.",
+            file=sys.stderr,
+        )
         return 2
     log = lambda line: print(line, file=sys.stderr, flush=True)
     payload = measure(name, settings, [sys.executable, f"experiments/bench_{name}.py", *argv], log)
@@ -183,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         paths = write_outputs(name, payload, out_dir)
         print(BENCHMARKS[name].markdown(payload))
         print()
-        log(f"jaxrl bench: {name} done in {payload['wall_s']:.0f} s: "
-            + ", ".join(str(path) for path in paths))
+        log(
+            f"jaxrl bench: {name} done in {payload['wall_s']:.0f} s: "
+            + ", ".join(str(path) for path in paths)
+        )
     return 0

@@ -8,9 +8,10 @@ speedup = time(1 device) / time(D devices); efficiency = speedup / D.
 
 On the CPU each device count runs in its own process (`python -m jaxrl.bench.devices
 --worker`) with `XLA_FLAGS=--xla_force_host_platform_device_count=D`, which JAX reads once when
-it starts (`--quick` measures every count as a sub-mesh of one such process). Forced CPU devices share the machine's cores, so the speedup stops at the core
-count. On a multi-GPU machine `in_process` measures sub-meshes of the first D devices of this
-process instead.
+it starts (`--quick` measures every count as a sub-mesh of one such process). Forced CPU
+devices share the machine's cores, so the speedup stops at the core count. On a multi-GPU
+machine `in_process` (`--in-process`) measures sub-meshes of the first D devices of this process
+instead.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class Settings:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The devices benchmark's options."""
-    parser.add_argument("--devices", type=int, nargs="+", help=f"device counts (default {DEFAULT_DEVICES})")
+    parser.add_argument(
+        "--devices", type=int, nargs="+", help=f"device counts (default {DEFAULT_DEVICES})"
+    )
     parser.add_argument("--repeats", type=int, help="timed runs per point, median (default 2)")
     parser.add_argument("--in-process", action="store_true", help="sub-meshes of this process")
 
@@ -254,8 +257,16 @@ def markdown(section: dict[str, Any]) -> str:
             f"Strong scaling, fixed total work split over D devices: {kind}.",
             "",
             report.markdown_table(
-                ["workload", "devices", "wall s", "env steps/s", "speedup", "efficiency",
-                 "compile s", "peak RSS MiB"],
+                [
+                    "workload",
+                    "devices",
+                    "wall s",
+                    "env steps/s",
+                    "speedup",
+                    "efficiency",
+                    "compile s",
+                    "peak RSS MiB",
+                ],
                 rows,
             ),
         ]

@@ -9,8 +9,9 @@ Figures, per env and batch size `num_envs` (`CONTESTANTS`); the JAX ones are eac
   jaxrl_c    physics + auto-reset alone: `vmap(env.step)` with one fixed key and fixed actions, so
              no random numbers are drawn for actions and no keys are split.
   numpy      Gymnasium's NumPy vector env stepped in a Python loop with `action_space.sample()`
-             actions (sampled before timing): `CartPoleVectorEnv` for CartPole-v1 (NumPy over the whole batch), else
-             `SyncVectorEnv` over `gymnasium.make(id)` (one env after the other, in Python).
+             actions (sampled before timing): `CartPoleVectorEnv` for CartPole-v1 (NumPy over
+             the whole batch), else `SyncVectorEnv` over `gymnasium.make(id)` (one env after
+             the other, in Python).
   jaxrl_gym  jaxrl's own Gymnasium `VectorEnv` adapter (one jitted call per batch step, NumPy
              in and out) in the same Python loop: what a Gymnasium user of jaxrl gets.
 
@@ -50,7 +51,9 @@ RATIOS = (
     ("jaxrl_b", "numpy"),
     ("jaxrl_gym", "numpy"),
 )
-DEFAULT_NUM_ENVS = (1, 16, 256, 4096, 65536)
+#: Three decades apart: with every env, a full run's compiles (six figures per point) fit the
+#: suite's ten minutes on two cores; `--num-envs` adds points.
+DEFAULT_NUM_ENVS = (1, 256, 65536)
 QUICK_NUM_ENVS = (16,)
 QUICK_ENVS = ("CartPole-v1",)
 QUICK_COMPILER_OPTIONS = harness.QUICK_COMPILER_OPTIONS
@@ -82,7 +85,7 @@ class Settings:
 
     envs: tuple[str, ...]
     num_envs: tuple[int, ...] = DEFAULT_NUM_ENVS
-    steps: int = 2**22
+    steps: int = 2**20
     max_scan_length: int = 2**16
     python_steps: int = 2**18
     max_python_scan_length: int = 2**11
@@ -96,7 +99,9 @@ class Settings:
 
         unknown = sorted(set(self.envs) - set(envs.registered()))
         if unknown:
-            raise ValueError(f"unknown env ids {unknown}; registered: {', '.join(envs.registered())}")
+            raise ValueError(
+                f"unknown env ids {unknown}; registered: {', '.join(envs.registered())}"
+            )
         if not self.envs or not self.num_envs:
             raise ValueError("name at least one env and one num_envs.")
         if min(self.num_envs) < 1:
@@ -116,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs", nargs="+", help="jaxrl env ids (default: every registered one)")
     parser.add_argument("--num-envs", nargs="+", type=int, help=f"default {DEFAULT_NUM_ENVS}")
     parser.add_argument(
-        "--steps", type=int, help="env steps per repetition, T = steps // num_envs (default 2**22)"
+        "--steps", type=int, help="env steps per repetition, T = steps // num_envs (default 2**20)"
     )
     parser.add_argument("--max-scan-length", type=int, help="upper bound on T (default 2**16)")
     parser.add_argument(
@@ -136,7 +141,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         "num_envs": args.num_envs or (QUICK_NUM_ENVS if quick else DEFAULT_NUM_ENVS),
         "steps": harness.given(args.steps, (2**10 if quick else Settings.steps)),
         "max_scan_length": harness.given(args.max_scan_length, Settings.max_scan_length),
-        "python_steps": harness.given(args.python_steps, (2**8 if quick else Settings.python_steps)),
+        "python_steps": harness.given(
+            args.python_steps, (2**8 if quick else Settings.python_steps)
+        ),
         "max_python_scan_length": 64 if quick else Settings.max_python_scan_length,
         "repeats": harness.given(args.repeats, (2 if quick else Settings.repeats)),
     }
@@ -346,12 +353,17 @@ def build_contestants(
     rollout = make_rollout(per_env_keys(env.step, params, num_envs), num_steps, draw)
     contestants.append(jax_contestant("jaxrl_a", rollout, args, options))
     step_batch = lambda key, state, actions: env.step_batch(key, state, actions, params)
-    contestants.append(jax_contestant("jaxrl_b", make_rollout(step_batch, num_steps, draw), args, options))
+    contestants.append(
+        jax_contestant("jaxrl_b", make_rollout(step_batch, num_steps, draw), args, options)
+    )
     fixed = alternating_actions(space, num_envs)
     rollout = make_rollout(shared_key(env.step, params), num_steps, fixed_actions=fixed)
     contestants.append(jax_contestant("jaxrl_c", rollout, args, options))
     if not harness.installed("gymnasium"):
-        _note(notes, "numpy and jaxrl_gym skipped: gymnasium is not installed (pip install -e '.[bench]')")
+        _note(
+            notes,
+            "numpy and jaxrl_gym skipped: gymnasium is not installed (pip install -e '.[bench]')",
+        )
         return contestants
     python_steps = python_scan_length(num_envs, settings)
     if env_id not in GYMNASIUM_IDS:
@@ -424,7 +436,10 @@ def markdown(section: dict[str, Any]) -> str:
         figures = row["figures"]
         speeds.append(
             [row["env"], str(row["num_envs"]), str(row["num_steps"])]
-            + [report.fmt(figures[n]["steps_per_s"] / 1e6) if n in figures else "-" for n in CONTESTANTS]
+            + [
+                report.fmt(figures[n]["steps_per_s"] / 1e6) if n in figures else "-"
+                for n in CONTESTANTS
+            ]
             + [report.fmt_ratio(row["ratios"][name]) for name in ratio_names]
         )
         compiles.append(
@@ -476,4 +491,3 @@ def _note(notes: list[str], note: str) -> None:
     if note not in notes:
         notes.append(note)
         print(f"note: {note}", file=sys.stderr)
-

@@ -3,7 +3,8 @@
 Contestants (`CONTESTANTS`):
   jaxrl           the tuned default (`ppo.default_config("CartPole-v1")`), compiled with
                   `compile_program` (the CPU fast-compile XLA options).
-  jaxrl_jit       the same program through plain `jax.jit` (XLA's default options).
+  jaxrl_jit       (opt-in, `--contestants`) the same program through plain `jax.jit` (XLA's
+                  default options).
   jaxrl_rejax_hp  jaxrl at rejax's published CartPole hyperparameters (`REJAX_CARTPOLE`).
   jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program.
   rejax           rejax 0.1.3 as published: it evaluates 128 episodes every 1000 steps inside
@@ -79,8 +80,9 @@ CONTESTANTS = {
 REJAX_CONTESTANTS = ("rejax", "rejax_eval_end")
 #: The references jaxrl's contestants are compared with, each oriented so > 1 favours jaxrl.
 REFERENCES = ("rejax", "rejax_eval_end", "sb3")
-#: Run only when named with --contestants: a compiler setting under evaluation.
-OPT_IN_CONTESTANTS = ("jaxrl_no_fusion_emitters",)
+#: Run only when named with --contestants: compiler settings under evaluation (each costs a
+#: fresh process per repetition, and `all` must fit in ten minutes on two cores).
+OPT_IN_CONTESTANTS = ("jaxrl_jit", "jaxrl_no_fusion_emitters")
 DEFAULT_CONTESTANTS = tuple(name for name in CONTESTANTS if name not in OPT_IN_CONTESTANTS)
 QUICK_CONTESTANTS = ("jaxrl",)
 #: Contestants that train the tuned default config (whose every seed should solve CartPole).
@@ -118,7 +120,7 @@ class Settings:
     """
 
     contestants: tuple[str, ...] = DEFAULT_CONTESTANTS
-    repeats: int = 3
+    repeats: int = 2
     timeout_s: float = 900.0
     total_timesteps: int | None = None
     quick: bool = False
@@ -143,14 +145,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--contestants", nargs="+", help=f"from {list(CONTESTANTS)} (default: all but opt-in)"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child process")
-    parser.add_argument("--repeats", type=int, help="fresh processes per contestant (default 3)")
+    parser.add_argument("--repeats", type=int, help="fresh processes per contestant (default 2)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from parsed options; `--quick`: 1 repetition of jaxrl, 1000 steps."""
     quick = bool(args.quick)
     return Settings(
-        contestants=tuple(args.contestants or (QUICK_CONTESTANTS if quick else DEFAULT_CONTESTANTS)),
+        contestants=tuple(
+            args.contestants or (QUICK_CONTESTANTS if quick else DEFAULT_CONTESTANTS)
+        ),
         repeats=harness.given(args.repeats, (1 if quick else Settings.repeats)),
         timeout_s=args.timeout,
         total_timesteps=QUICK_TIMESTEPS if quick else None,
@@ -281,7 +285,7 @@ def train_jaxrl(
 
     from jaxrl import envs
     from jaxrl.agents import ppo
-    from jaxrl.compilation import CPU_FAST_COMPILE_OPTIONS
+    from jaxrl.compilation import CPU_FAST_COMPILE_OPTIONS, compile_program
 
     clock.mark("imported")
     env, env_params = envs.make(ENV_ID)
@@ -491,7 +495,9 @@ def spawn(
     return record
 
 
-def first_at_or_above(times: Sequence[float], values: Sequence[float], bound: float) -> float | None:
+def first_at_or_above(
+    times: Sequence[float], values: Sequence[float], bound: float
+) -> float | None:
     """The first time whose value reaches `bound`; None if none does."""
     return next((t for t, v in zip(times, values, strict=True) if v >= bound), None)
 
@@ -542,13 +548,17 @@ def comparisons(summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, flo
                 "speedup": harness.ratio(
                     med(reference, "jit_to_params_s"), med(name, "jit_to_params_s")
                 ),
-                "process_speedup": harness.ratio(med(reference, "process_s"), med(name, "process_s")),
+                "process_speedup": harness.ratio(
+                    med(reference, "process_s"), med(name, "process_s")
+                ),
                 "compile_speedup": harness.ratio(
                     med(reference, "trace_compile_s"), med(name, "trace_compile_s")
                 )
                 if compiles
                 else None,
-                "throughput": harness.ratio(med(name, "steps_per_s"), med(reference, "steps_per_s")),
+                "throughput": harness.ratio(
+                    med(name, "steps_per_s"), med(reference, "steps_per_s")
+                ),
                 "compile_cpu_speedup": harness.ratio(
                     med(reference, "trace_compile_cpu_s"), med(name, "trace_compile_cpu_s")
                 )
@@ -713,8 +723,14 @@ def markdown(section: dict[str, Any]) -> str:
         "machine's load inflates less than wall seconds:",
         "",
         report.markdown_table(
-            ["contestant", "trace+compile CPU s", "run CPU s", "jit→params CPU s", "process CPU s",
-             "steps per CPU s"],
+            [
+                "contestant",
+                "trace+compile CPU s",
+                "run CPU s",
+                "jit→params CPU s",
+                "process CPU s",
+                "steps per CPU s",
+            ],
             cpu_rows,
         ),
         "",
@@ -722,15 +738,28 @@ def markdown(section: dict[str, Any]) -> str:
     ]
     shown = {pair: row for pair, row in ratios.items() if any(v is not None for v in row.values())}
     if shown:
-        keys = ("speedup", "process_speedup", "compile_speedup", "throughput",
-                "compile_cpu_speedup", "cpu_throughput")
+        keys = (
+            "speedup",
+            "process_speedup",
+            "compile_speedup",
+            "throughput",
+            "compile_cpu_speedup",
+            "cpu_throughput",
+        )
         lines += [
             "",
             "Ratios of medians, > 1 favours the jaxrl contestant:",
             "",
             report.markdown_table(
-                ["pair", "jit→params speedup", "process speedup", "trace+compile speedup",
-                 "throughput", "trace+compile CPU speedup", "throughput per CPU s"],
+                [
+                    "pair",
+                    "jit→params speedup",
+                    "process speedup",
+                    "trace+compile speedup",
+                    "throughput",
+                    "trace+compile CPU speedup",
+                    "throughput per CPU s",
+                ],
                 [[pair, *(report.fmt_ratio(row[k]) for k in keys)] for pair, row in shown.items()],
             ),
         ]
@@ -738,7 +767,9 @@ def markdown(section: dict[str, Any]) -> str:
     for goal in section["targets"]:
         value = goal["value"]
         value = f"{value:.2f}" if isinstance(value, float) else ("-" if value is None else value)
-        goal_rows.append([goal["goal"], value, {True: "yes", False: "NO", None: "n/a"}[goal["met"]]])
+        goal_rows.append(
+            [goal["goal"], value, {True: "yes", False: "NO", None: "n/a"}[goal["met"]]]
+        )
     lines += ["", report.markdown_table(["goal", "measured", "met"], goal_rows)]
     if section["settings"]["quick"]:
         lines += ["", f"quick: {QUICK_TIMESTEPS} steps per run, so the goals do not apply."]

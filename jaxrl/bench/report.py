@@ -28,7 +28,9 @@ def ratios(
         figures: contestant name -> a figure where larger is better (e.g. steps per second).
         pairs: (numerator, denominator) names, so a ratio above 1 favours the numerator.
     """
-    return {f"{top}/{bottom}": ratio(figures.get(top), figures.get(bottom)) for top, bottom in pairs}
+    return {
+        f"{top}/{bottom}": ratio(figures.get(top), figures.get(bottom)) for top, bottom in pairs
+    }
 
 
 def fmt(value: float | None) -> str:

@@ -44,8 +44,14 @@ def test_out_must_be_a_folder(tmp_path, capsys):
 def test_experiments_entry_point_writes_json_table_and_plot(tmp_path, monkeypatch, capsys):
     """The thin script over the library: its options, the JSON at --out FILE, the plot beside."""
     rows = [
-        {"workload": "seeds", "devices": d, "median_s": 4.0 / d, "env_steps_per_s": 250.0 * d,
-         "compile_s": 5.0, "peak_rss_mib": 600.0}
+        {
+            "workload": "seeds",
+            "devices": d,
+            "median_s": 4.0 / d,
+            "env_steps_per_s": 250.0 * d,
+            "compile_s": 5.0,
+            "peak_rss_mib": 600.0,
+        }
         for d in (1, 2)
     ]
     seen = []
@@ -60,15 +66,26 @@ def test_experiments_entry_point_writes_json_table_and_plot(tmp_path, monkeypatc
     assert seen == [devices.Settings(devices=(1, 2), repeats=3)]
     written = json.loads(out.read_text())
     assert written["benchmark"] == "devices" and written["command"][1:] == [
-        "experiments/bench_devices.py", "--devices", "1", "2", "--repeats", "3", "--out", str(out)
+        "experiments/bench_devices.py",
+        "--devices",
+        "1",
+        "2",
+        "--repeats",
+        "3",
+        "--out",
+        str(out),
     ]
     assert written["hardware"]["cpu"] and written["versions"]["jax"]
     assert [row["speedup"] for row in written["results"]] == [1.0, 2.0]
     assert "| seeds | 2 | 2.00 | 500 | 2.00x | 100% | 5.0 | 600 |" in capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench_devices.json", "devices_scaling.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bench_devices.json",
+        "devices_scaling.png",
+    ]
     assert bench_devices.main(["--devices", "5"]) == 2
 
 
+@pytest.mark.slow  # about a minute on a loaded 2-core machine: four benchmarks, six compiles
 def test_quick_run_of_all_writes_every_file(tmp_path):
     out = tmp_path / "bench"
     done = subprocess.run(
@@ -81,8 +98,13 @@ def test_quick_run_of_all_writes_every_file(tmp_path):
     names = sorted(path.name for path in out.iterdir())
     assert names == sorted(
         [f"{name}.{ext}" for name in cli.ALL for ext in ("json", "md")]
-        + ["report.md", "envs_throughput.png", "ppo_return_vs_time.png", "seeds_wall.png",
-           "devices_scaling.png"]
+        + [
+            "report.md",
+            "envs_throughput.png",
+            "ppo_return_vs_time.png",
+            "seeds_wall.png",
+            "devices_scaling.png",
+        ]
     )
     for png in out.glob("*.png"):
         with Image.open(png) as image:
@@ -103,7 +125,14 @@ def test_quick_run_of_all_writes_every_file(tmp_path):
     [row] = envs["results"]
     assert (row["env"], row["num_envs"]) == ("CartPole-v1", 16)
     # gymnax and gymnasium are test dependencies, so every figure is there.
-    assert set(row["figures"]) == {"gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c", "numpy", "jaxrl_gym"}
+    assert set(row["figures"]) == {
+        "gymnax_a",
+        "jaxrl_a",
+        "jaxrl_b",
+        "jaxrl_c",
+        "numpy",
+        "jaxrl_gym",
+    }
     for figure in row["figures"].values():
         assert len(figure["seconds"]) == envs["settings"]["repeats"]
         median = sorted(figure["seconds"])[len(figure["seconds"]) // 2 - 1 :][:2]

@@ -53,13 +53,17 @@ def test_ratio_is_none_when_a_side_is_missing():
 def test_ratios_name_each_pair_numerator_first():
     figures = {"fast": 6.0, "slow": 2.0}
     pairs = (("fast", "slow"), ("slow", "fast"), ("fast", "absent"))
-    assert report.ratios(figures, pairs) == {"fast/slow": 3.0, "slow/fast": 1 / 3, "fast/absent": None}
+    assert report.ratios(figures, pairs) == {
+        "fast/slow": 3.0,
+        "slow/fast": 1 / 3,
+        "fast/absent": None,
+    }
 
 
 def test_memory_figures():
     before = harness.peak_rss_mib()
     block = bytearray(64 * 2**20)  # touched below, so resident
-    block[:: 4096] = b"x" * len(block[:: 4096])
+    block[::4096] = b"x" * len(block[::4096])
     assert harness.peak_rss_mib() >= before and harness.peak_rss_mib() > 64
     # The CPU backend keeps no device counters.
     assert (harness.device_memory() is None) == (jax.default_backend() == "cpu")
@@ -92,7 +96,12 @@ def test_markdown_table_and_formats():
     assert table.splitlines() == ["| name | x |", "| --- | ---: |", "| a | 1 |", "| b | 22 |"]
     with pytest.raises(ValueError, match="header of 2"):
         report.markdown_table(["name", "x"], [["a"]])
-    assert [report.fmt(v) for v in (12345.6, 10.46, 0.012345, None)] == ["12346", "10.5", "0.0123", "-"]
+    assert [report.fmt(v) for v in (12345.6, 10.46, 0.012345, None)] == [
+        "12346",
+        "10.5",
+        "0.0123",
+        "-",
+    ]
     assert report.fmt_ratio(2.345) == "2.35x" and report.fmt_ratio(None) == "-"
 
 
@@ -101,7 +110,9 @@ def test_line_panels_writes_a_png_atomically(tmp_path):
         "CartPole-v1": {"a": [(16, 2e6), (1, 1e5)], "b": [(1, 2e5), (16, 3e6)]},
         "Acrobot-v1": {"a": [(1, 5e4)]},
     }
-    path = report.line_panels(series, tmp_path, "t.png", "num_envs", "steps/s", logx=True, logy=True)
+    path = report.line_panels(
+        series, tmp_path, "t.png", "num_envs", "steps/s", logx=True, logy=True
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["t.png"]  # no temp file left
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size == (960, 360)  # two panels side by side

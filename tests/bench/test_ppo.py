@@ -176,3 +176,18 @@ def test_five_tuple_env_folds_truncation_into_done():
     # Three pushes cannot topple the pole: only the time limit ends the episode.
     assert dones == [False, False, True]
     assert bool(info["truncated"]) and not bool(info["terminated"])
+
+
+@pytest.mark.slow  # torch and SB3 imports plus two rollouts: several seconds
+def test_sb3_child_records_what_the_jax_children_record():
+    pytest.importorskip("stable_baselines3")
+    record = sb3.run_child(seed=0, total_timesteps=512, spawned_at=0.0)
+    jax_keys = set(bench_ppo.TIMINGS) | {"env_steps", "num_seeds", "eval_returns", "curve"}
+    assert jax_keys <= set(record)
+    # 8 envs x 32 steps per rollout: 512 steps are two rollouts, each a point of the curve
+    # once an episode has ended in it (CartPole's random policy ends one within ~20 steps).
+    assert record["env_steps"] == 512 and len(record["curve"]["t_s"]) == 2
+    assert record["trace_compile_s"] == 0.0 and record["run_s"] > 0
+    assert record["config"]["torch_threads"] == 1 and not record["config"]["stopped_at_solve"]
+    [mean] = record["eval_returns"]
+    assert 1.0 <= mean <= 500.0

@@ -65,7 +65,10 @@ def test_seed_ratios_put_the_slower_side_on_top():
         _seed_row("rejax", 64, 3.0),
         _seed_row("jaxrl", 1024, 9.0),  # jaxrl alone at 1024: no pair, no entry
     ]
-    assert seeds.seed_ratios(rows) == {"1": {"rejax/jaxrl_rejax_hp": 3.0}, "64": {"rejax/jaxrl_rejax_hp": 1.5}}
+    assert seeds.seed_ratios(rows) == {
+        "1": {"rejax/jaxrl_rejax_hp": 3.0},
+        "64": {"rejax/jaxrl_rejax_hp": 1.5},
+    }
     section = {
         "settings": {"env_id": "CartPole-v1", "total_timesteps": 1000, "repeats": 2},
         "results": rows,
