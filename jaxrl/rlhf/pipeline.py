@@ -398,17 +398,18 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
         kl, gold, "o", ms=3.5, color="tab:blue", label="gold (hidden labeller), per iteration"
     )
     evaluation = metrics["evaluation"]
-    # Drawn last and large: the PPO point usually sits inside the cloud of its iterations.
+    # Large, filled and edged in black: the PPO point usually sits inside the cloud of its
+    # iterations.
     for name, marker in (("DPO", "s"), ("PPO", "*")):
         point = evaluation[name]
         left.plot(
             point["kl"],
             (point["gold"] - mean) / std,
             marker,
-            color="tab:blue",
-            ms=12,
-            mew=1.8,
-            mfc="none",
+            mfc="tab:blue",
+            mec="black",
+            ms=13,
+            mew=1.2,
             zorder=5,
             label=f"{name} gold (evaluation)",
         )
@@ -416,10 +417,10 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
             point["kl"],
             point["proxy"],
             marker,
-            color="tab:orange",
-            ms=12,
-            mew=1.8,
-            mfc="none",
+            mfc="tab:orange",
+            mec="black",
+            ms=13,
+            mew=1.2,
             zorder=5,
             label=f"{name} proxy (evaluation)",
         )
