@@ -779,8 +779,9 @@ def markdown(section: dict[str, Any]) -> str:
 
 
 def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
-    """`ppo_return_vs_time.png`: training return against seconds since `jax.jit`, one line per
-    run, one panel per contestant, with the solved line."""
+    """`ppo_return_vs_time.png`: training return against seconds since `jax.jit` (for SB3:
+    since building the model), one line per run, one panel per contestant on shared axes, with
+    the solved line."""
     series = {}
     for name, runs in section["runs"].items():
         if runs:
@@ -797,6 +798,7 @@ def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
         xlabel="seconds since jax.jit (compile included)",
         ylabel="episode return",
         hlines={"solved (475)": SOLVED_RETURN},
+        share_axes=True,
     )
     return [path]
 

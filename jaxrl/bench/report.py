@@ -87,6 +87,7 @@ def line_panels(
     logx: bool = False,
     logy: bool = False,
     hlines: Mapping[str, float] | None = None,
+    share_axes: bool = False,
 ) -> Path:
     """One panel per key of `series`, one line per contestant, saved as a PNG (atomically).
 
@@ -97,6 +98,7 @@ def line_panels(
         xlabel, ylabel: axis labels.
         logx, logy: log-scaled axes.
         hlines: label -> y of a dashed horizontal line drawn in every panel (e.g. "solved").
+        share_axes: every panel on the same axes, x from 0, so that panels compare at a glance.
 
     Returns:
         The PNG's path.
@@ -108,7 +110,9 @@ def line_panels(
     columns = min(3, len(series))
     rows = math.ceil(len(series) / columns)
     figure = Figure(figsize=(4.8 * columns, 3.6 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    axes = figure.subplots(
+        rows, columns, squeeze=False, sharex=share_axes, sharey=share_axes
+    ).ravel()
     for axis, (title, lines) in zip(axes, series.items(), strict=False):
         for name, points in lines.items():
             xs, ys = zip(*sorted(points), strict=True) if points else ((), ())
@@ -126,6 +130,8 @@ def line_panels(
         axis.legend(fontsize="small")
     for axis in axes[len(series) :]:
         axis.set_visible(False)
+    if share_axes and not logx:
+        axes[0].set_xlim(left=0)  # after every panel is drawn: the right end spans them all
     path = Path(out_dir) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp.png")
