@@ -1,8 +1,8 @@
 """Stable-Baselines3's PPO on Gymnasium's CartPole-v1, torch on the CPU: an optional contestant.
 
-Install it with `pip install -e ".[bench]"` plus Stable-Baselines3; on a machine without a GPU,
-install a CPU build of torch first (`pip install torch==2.13.0` where a CPU wheel is
-preinstalled) so that no CUDA build is pulled in. When `stable_baselines3` or `torch` is
+Install it with `pip install -e ".[sb3]"`; on a machine without a GPU, install a CPU build of
+torch first (`pip install torch==2.13.0` where a CPU wheel is preinstalled) so that no CUDA
+build is pulled in. When `stable_baselines3` or `torch` is
 missing, `missing()` says so and the PPO benchmark skips this contestant with that note.
 
 The hyperparameters are the RL Baselines3 Zoo's tuned CartPole-v1 PPO (`RL_ZOO_CARTPOLE`).
@@ -48,8 +48,8 @@ def missing() -> str | None:
     if not absent:
         return None
     return (
-        f"{' and '.join(absent)} not installed (pip install torch stable-baselines3; "
-        "on a CPU-only machine install a CPU build of torch first)"
+        f"{' and '.join(absent)} not installed (pip install -e '.[sb3]'; on a CPU-only "
+        "machine install a CPU build of torch first)"
     )
 
 
