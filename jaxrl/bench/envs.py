@@ -14,6 +14,8 @@ Figures, per env and batch size `num_envs` (`CONTESTANTS`); the JAX ones are eac
              the other, in Python).
   jaxrl_gym  jaxrl's own Gymnasium `VectorEnv` adapter (one jitted call per batch step, NumPy
              in and out) in the same Python loop: what a Gymnasium user of jaxrl gets.
+  gymnax_gym gymnax's `GymnaxToVectorGymWrapper` in the same loop: what a Gymnasium user of
+             gymnax gets.
 
 The Python-loop figures take `python_scan_length` steps (fewer than T: their throughput is
 steady from the first step, and T steps of one env would take minutes); `SyncVectorEnv`, whose
@@ -42,7 +44,9 @@ GYMNAX_IDS = {
 }
 #: jaxrl id -> Gymnasium id of the same environment (run through Gymnasium's NumPy envs).
 GYMNASIUM_IDS = dict(GYMNAX_IDS)
-CONTESTANTS = ("gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c", "numpy", "jaxrl_gym")
+CONTESTANTS = ("gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c", "numpy", "jaxrl_gym", "gymnax_gym")
+#: The contestants stepped from a Python loop, `python_scan_length` steps per repetition.
+PYTHON_CONTESTANTS = ("numpy", "jaxrl_gym", "gymnax_gym")
 #: (numerator, denominator) pairs reported as ratios of steps per second.
 RATIOS = (
     ("jaxrl_a", "gymnax_a"),
@@ -50,6 +54,7 @@ RATIOS = (
     ("jaxrl_c", "gymnax_a"),
     ("jaxrl_b", "numpy"),
     ("jaxrl_gym", "numpy"),
+    ("jaxrl_gym", "gymnax_gym"),
 )
 #: Three decades apart: with every env, a full run's compiles (six figures per point) fit the
 #: suite's ten minutes on two cores; `--num-envs` adds points.
@@ -381,6 +386,13 @@ def build_contestants(
 
     adapter = GymnasiumVectorEnv(env_id, num_envs=num_envs)
     contestants.append(python_contestant("jaxrl_gym", adapter, python_steps, settings.seed))
+    if env_id in GYMNAX_IDS and harness.installed("gymnax"):
+        import gymnax
+        from gymnax.wrappers.gym import GymnaxToVectorGymWrapper
+
+        gx_env, gx_params = gymnax.make(GYMNAX_IDS[env_id])
+        wrapper = GymnaxToVectorGymWrapper(gx_env, num_envs, gx_params, settings.seed)
+        contestants.append(python_contestant("gymnax_gym", wrapper, python_steps, settings.seed))
     return contestants
 
 
@@ -392,7 +404,7 @@ def bench_row(env_id: str, num_envs: int, settings: Settings, notes: list[str]) 
     seconds = harness.alternate(contestants, settings.repeats)
     figures = {}
     for contestant in contestants:
-        steps = python_steps if contestant.name in ("numpy", "jaxrl_gym") else num_steps
+        steps = python_steps if contestant.name in PYTHON_CONTESTANTS else num_steps
         median_s = statistics.median(seconds[contestant.name])
         figures[contestant.name] = {
             "steps_per_s": num_envs * steps / median_s,
@@ -455,7 +467,7 @@ def markdown(section: dict[str, Any]) -> str:
             ["env", "num_envs", "T", *(f"{n} M/s" for n in CONTESTANTS), *ratio_names], speeds
         ),
         "",
-        "Compile seconds (for numpy and jaxrl_gym: the first step) and the process's peak RSS "
+        "Compile seconds (for numpy, jaxrl_gym and gymnax_gym: the first step) and the process's peak RSS "
         "so far:",
         "",
         report.markdown_table(

@@ -132,6 +132,7 @@ def test_quick_run_of_all_writes_every_file(tmp_path):
         "jaxrl_c",
         "numpy",
         "jaxrl_gym",
+        "gymnax_gym",
     }
     for figure in row["figures"].values():
         assert len(figure["seconds"]) == envs["settings"]["repeats"]

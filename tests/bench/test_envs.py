@@ -22,6 +22,7 @@ def test_ratios_on_fixed_figures():
         "jaxrl_c": 8.0,
         "numpy": 1.5,
         "jaxrl_gym": 0.75,
+        "gymnax_gym": 0.25,
     }
     assert report.ratios(figures, bench_envs.RATIOS) == {
         "jaxrl_a/gymnax_a": 1.5,
@@ -29,6 +30,7 @@ def test_ratios_on_fixed_figures():
         "jaxrl_c/gymnax_a": 4.0,
         "jaxrl_b/numpy": 4.0,
         "jaxrl_gym/numpy": 0.5,
+        "jaxrl_gym/gymnax_gym": 3.0,
     }
 
 
@@ -40,6 +42,7 @@ def test_ratios_are_none_where_a_figure_is_missing_or_zero():
         "jaxrl_c/gymnax_a": None,
         "jaxrl_b/numpy": None,
         "jaxrl_gym/numpy": None,
+        "jaxrl_gym/gymnax_gym": None,
     }
 
 
@@ -151,8 +154,8 @@ def test_markdown_and_plot_of_a_fixed_section(tmp_path):
         "notes": ["numpy skipped for X"],
     }
     text = bench_envs.markdown(section)
-    # M/s of gymnax_a .. jaxrl_gym, then the five ratios.
-    row = "| CartPole-v1 | 16 | 64 | 16.0 | - | 48.0 | - | - | - | - | 3.00x | - | - | - |"
+    # M/s of gymnax_a .. gymnax_gym, then the six ratios.
+    row = "| CartPole-v1 | 16 | 64 | 16.0 | - | 48.0 | - | - | - | - | - | 3.00x | - | - | - | - |"
     assert row in text.splitlines()
     assert "- note: numpy skipped for X" in text
     [path] = bench_envs.plot(section, tmp_path)
