@@ -22,6 +22,7 @@ the step produced, as Gymnasium documents for that mode.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium
@@ -62,17 +63,26 @@ class GymnasiumEnv(gymnasium.Env):
         self.action_space = to_gymnasium_space(self._env.action_space(params))
         self._obs_shape = self.observation_space.shape
         self._obs_size = int(np.prod(self._obs_shape))
-        self._action_dtype = self.action_space.dtype
-        self._key = None
+        # The dtype jit would convert to anyway (int32/float32 without x64), here in NumPy.
+        self._action_dtype = np.dtype(self._env.action_space(params).dtype)
         self._state = None
         env, env_params = self._env, self._params
+
+        # The key and the env state travel between calls as one uint32 array (bit-exact): each
+        # argument of a jitted call costs ~3 us of dispatch, which dominates a single step.
+        carry_shape = jax.eval_shape(
+            lambda key: (key, env.reset(key, env_params)[1]), jax.random.key(0)
+        )
+        self._pack, self._unpack = _uint32_packer(carry_shape)
+        pack, unpack = self._pack, self._unpack
 
         def reset(key):
             key, key_reset = jax.random.split(key)
             obs, state = env.reset(key_reset, env_params)
-            return obs, state, key
+            return obs, pack((key, state))
 
-        def step(key, state, action):
+        def step(carry, action):
+            key, state = unpack(carry)
             key, key_step = jax.random.split(key)
             _, state, reward, terminated, truncated, info = env.step(
                 key_step, state, action, env_params
@@ -83,25 +93,26 @@ class GymnasiumEnv(gymnasium.Env):
                     jnp.stack([reward, terminated, truncated]).astype(jnp.float32),
                 ]
             )
-            return packed, state, key
+            return packed, pack((key, state))
 
         self._reset = jax.jit(reset)
+        self._reset_from_carry = jax.jit(lambda carry: reset(unpack(carry)[0]))
         self._step = jax.jit(step)
-        self._render = jax.jit(lambda state: env.render(state, env_params))
+        self._render = jax.jit(lambda carry: env.render(unpack(carry)[1], env_params))
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None or self._key is None:
-            self._key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
-        obs, self._state, self._key = self._reset(self._key)
+        if seed is not None or self._state is None:
+            key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
+            obs, self._state = self._reset(key)
+        else:  # continue the key stream the steps carried
+            obs, self._state = self._reset_from_carry(self._state)
         return np.asarray(obs, self.observation_space.dtype), {}
 
     def step(self, action):
         if self._state is None:
             raise RuntimeError("Call reset() before step().")
-        packed, self._state, self._key = self._step(
-            self._key, self._state, np.asarray(action, self._action_dtype)
-        )
+        packed, self._state = self._step(self._state, np.asarray(action, self._action_dtype))
         host = np.asarray(packed)
         obs = host[: self._obs_size].reshape(self._obs_shape)
         reward, terminated, truncated = host[self._obs_size :]
@@ -119,6 +130,50 @@ class GymnasiumEnv(gymnasium.Env):
         if self._state is None:
             raise RuntimeError("Call reset() before render().")
         return np.asarray(self._render(self._state))
+
+
+def _uint32_packer(example: Any):
+    """`pack(tree) -> uint32[K]` and its inverse for trees shaped like `example` (bit-exact).
+
+    Leaves of 32-bit dtypes are bitcast, booleans widened, PRNG keys stored as their key data.
+    """
+    leaves, treedef = jax.tree.flatten(example)
+    layouts = []
+    for leaf in leaves:
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            data = jax.eval_shape(jax.random.key_data, leaf)
+            layouts.append(("key", leaf.shape, data.shape, data.size))
+        elif leaf.dtype == jnp.bool_ or jnp.dtype(leaf.dtype).itemsize == 4:
+            layouts.append((jnp.dtype(leaf.dtype), leaf.shape, leaf.shape, math.prod(leaf.shape)))
+        else:
+            raise ValueError(f"cannot pack a {leaf.dtype} state leaf; use 32-bit or bool leaves.")
+
+    def to_uint32(leaf, layout):
+        kind = layout[0]
+        if kind == "key":
+            return jnp.ravel(jax.random.key_data(leaf)).astype(jnp.uint32)
+        if kind == jnp.bool_:
+            return jnp.ravel(leaf).astype(jnp.uint32)
+        return jnp.ravel(jax.lax.bitcast_convert_type(leaf, jnp.uint32))
+
+    def pack(tree):
+        flat = jax.tree.leaves(tree)
+        return jnp.concatenate([to_uint32(x, lay) for x, lay in zip(flat, layouts, strict=True)])
+
+    def unpack(array):
+        out, start = [], 0
+        for kind, _, stored_shape, size in layouts:
+            part = array[start : start + size].reshape(stored_shape)
+            start += size
+            if kind == "key":
+                out.append(jax.random.wrap_key_data(part))
+            elif kind == jnp.bool_:
+                out.append(part.astype(jnp.bool_))
+            else:
+                out.append(jax.lax.bitcast_convert_type(part, kind))
+        return jax.tree.unflatten(treedef, out)
+
+    return pack, unpack
 
 
 class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):

@@ -16,6 +16,9 @@ Figures, per env and batch size `num_envs` (`CONTESTANTS`); the JAX ones are eac
              in and out) in the same Python loop: what a Gymnasium user of jaxrl gets.
   gymnax_gym gymnax's `GymnaxToVectorGymWrapper` in the same loop: what a Gymnasium user of
              gymnax gets.
+  gym_single, jaxrl_gym_single (rows with num_envs = 1 only): one env through `gymnasium.make`,
+             Gymnasium's own NumPy env and `gymnasium.make("jaxrl/<id>")`, stepped in the
+             Gymnasium docs' loop (reset when an episode ends): the single-env adapter's cost.
 
 The Python-loop figures take `python_scan_length` steps (fewer than T: their throughput is
 steady from the first step, and T steps of one env would take minutes); `SyncVectorEnv`, whose
@@ -44,9 +47,19 @@ GYMNAX_IDS = {
 }
 #: jaxrl id -> Gymnasium id of the same environment (run through Gymnasium's NumPy envs).
 GYMNASIUM_IDS = dict(GYMNAX_IDS)
-CONTESTANTS = ("gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c", "numpy", "jaxrl_gym", "gymnax_gym")
+CONTESTANTS = (
+    "gymnax_a",
+    "jaxrl_a",
+    "jaxrl_b",
+    "jaxrl_c",
+    "numpy",
+    "jaxrl_gym",
+    "gymnax_gym",
+    "gym_single",
+    "jaxrl_gym_single",
+)
 #: The contestants stepped from a Python loop, `python_scan_length` steps per repetition.
-PYTHON_CONTESTANTS = ("numpy", "jaxrl_gym", "gymnax_gym")
+PYTHON_CONTESTANTS = ("numpy", "jaxrl_gym", "gymnax_gym", "gym_single", "jaxrl_gym_single")
 #: (numerator, denominator) pairs reported as ratios of steps per second.
 RATIOS = (
     ("jaxrl_a", "gymnax_a"),
@@ -55,6 +68,7 @@ RATIOS = (
     ("jaxrl_b", "numpy"),
     ("jaxrl_gym", "numpy"),
     ("jaxrl_gym", "gymnax_gym"),
+    ("jaxrl_gym_single", "gym_single"),
 )
 #: Three decades apart: with every env, a full run's compiles (six figures per point) fit the
 #: suite's ten minutes on two cores; `--num-envs` adds points.
@@ -278,6 +292,24 @@ def python_scan_length(num_envs: int, settings: Settings) -> int:
     return min(steps, jax_steps)
 
 
+def single_env_contestant(name: str, env: Any, num_steps: int, seed: int) -> harness.Contestant:
+    """A Gymnasium `Env` stepped `num_steps` times with sampled actions, reset whenever an episode
+    ends: the agent-environment loop of Gymnasium's docs. The warm-up step is its compile."""
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    pool = [env.action_space.sample() for _ in range(ACTION_POOL)]
+
+    def run():
+        for step in range(num_steps):
+            _, _, terminated, truncated, _ = env.step(pool[step % len(pool)])
+            if terminated or truncated:
+                env.reset()
+
+    compile_s = harness.time_call(lambda: env.step(pool[0]))
+    env.reset()
+    return harness.Contestant(name, run, compile_s)
+
+
 def jax_contestant(
     name: str, rollout: Callable, args: tuple, compiler_options: dict[str, Any]
 ) -> harness.Contestant:
@@ -393,6 +425,17 @@ def build_contestants(
         gx_env, gx_params = gymnax.make(GYMNAX_IDS[env_id])
         wrapper = GymnaxToVectorGymWrapper(gx_env, num_envs, gx_params, settings.seed)
         contestants.append(python_contestant("gymnax_gym", wrapper, python_steps, settings.seed))
+    if num_envs == 1 and env_id in GYMNASIUM_IDS:
+        import gymnasium
+
+        import jaxrl.envs.gymnasium_interop  # noqa: F401  (registers jaxrl/<id>)
+
+        for name, gym_id in (
+            ("gym_single", GYMNASIUM_IDS[env_id]),
+            ("jaxrl_gym_single", f"jaxrl/{env_id}"),
+        ):
+            single = gymnasium.make(gym_id)
+            contestants.append(single_env_contestant(name, single, python_steps, settings.seed))
     return contestants
 
 
@@ -467,7 +510,7 @@ def markdown(section: dict[str, Any]) -> str:
             ["env", "num_envs", "T", *(f"{n} M/s" for n in CONTESTANTS), *ratio_names], speeds
         ),
         "",
-        "Compile seconds (for numpy, jaxrl_gym and gymnax_gym: the first step) and the process's peak RSS "
+        "Compile seconds (for the Python-loop figures: the first step) and the process's peak RSS "
         "so far:",
         "",
         report.markdown_table(

@@ -77,4 +77,3 @@ def _forward(name: str, rest: list[str]) -> int:
         print(f"error: `jaxrl {name}` is unavailable here ({error}).", file=sys.stderr)
         return 2
     return module.main(rest)
-

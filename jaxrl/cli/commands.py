@@ -116,7 +116,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> N
         "--chunk-updates", type=int, default=0, help="updates per compiled call (default ~5%%)"
     )
     parser.add_argument(
-        "--checkpoint-every", type=int, default=0, help="updates between checkpoints (default: every chunk)"
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        help="updates between checkpoints (default: every chunk)",
     )
     parser.add_argument(
         "--eval-episodes", type=int, default=eval_episodes, help="final evaluation episodes per run"
@@ -172,7 +175,9 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
     from jaxrl.agents import ppo
 
     if args.env_id is None:
-        raise UsageError("give an env id, e.g. `jaxrl train CartPole-v1` (`jaxrl list` shows them).")
+        raise UsageError(
+            "give an env id, e.g. `jaxrl train CartPole-v1` (`jaxrl list` shows them)."
+        )
     from jaxrl import envs
 
     if not args.env_id.startswith("gymnax:") and args.env_id not in envs.registered():
@@ -244,7 +249,9 @@ def resolve_run(args: argparse.Namespace, sweep: bool) -> tuple[RunSpec, Path, b
             )
         if bool(spec.sweep) != sweep:
             command = "sweep" if spec.sweep else "train"
-            raise UsageError(f"{args.resume} is a {command} run: resume it with `jaxrl {command} --resume`.")
+            raise UsageError(
+                f"{args.resume} is a {command} run: resume it with `jaxrl {command} --resume`."
+            )
         if not (args.resume / CHECKPOINT_FILE).is_file():
             raise UsageError(
                 f"{args.resume} has no {CHECKPOINT_FILE} (stopped before its first chunk); "
@@ -313,7 +320,10 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
     try:
         runner, state, compile_s, interrupted = driver.train(runner, state)
     except KeyboardInterrupt:
-        print(f"\ninterrupted while compiling; nothing to keep. Start again with --out {out} --overwrite.")
+        print(
+            "\ninterrupted while compiling; nothing to keep. Start again with "
+            f"--out {out} --overwrite."
+        )
         return INTERRUPTED
     train_s = time.perf_counter() - loop_start - compile_s
     if interrupted:
@@ -535,7 +545,13 @@ def run_list(args: argparse.Namespace) -> int:
         console.print(params)
         return 0
     table = Table(
-        "env id", "observation", "actions", "max steps", "PPO steps", "envs x steps", "solved at",
+        "env id",
+        "observation",
+        "actions",
+        "max steps",
+        "PPO steps",
+        "envs x steps",
+        "solved at",
         title="jaxrl environments (`jaxrl list ENV_ID` for details)",
     )
     for env_id in envs.registered():
@@ -567,4 +583,3 @@ def _scalar(value: Any) -> Any:
         return value.item()
     except AttributeError:
         return value
-

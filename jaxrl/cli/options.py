@@ -122,7 +122,9 @@ def load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         (PPOConfig field values, env overrides), types checked against PPOConfig.
     """
     if not path.is_file():
-        raise UsageError(f"--config {path}: no such file; give a JSON or TOML file of PPOConfig fields.")
+        raise UsageError(
+            f"--config {path}: no such file; give a JSON or TOML file of PPOConfig fields."
+        )
     try:
         if path.suffix == ".toml":
             import tomllib
@@ -166,7 +168,9 @@ def parse_sweep(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, lis
             try:
                 swept[name] = [float(part) for part in parts]
             except ValueError:
-                raise UsageError(f"--set {name}={text}: give numbers, e.g. {name}=1e-4,3e-4.") from None
+                raise UsageError(
+                    f"--set {name}={text}: give numbers, e.g. {name}=1e-4,3e-4."
+                ) from None
         elif len(parts) > 1 and name in config_field_types() and name != "hidden_sizes":
             raise UsageError(
                 f"--set {name}={text}: {name} fixes the program's shapes, so one program cannot "
@@ -210,5 +214,7 @@ def _check_type(name: str, value: Any, kind: Any, path: Path) -> Any:
         )
         value = tuple(value) if ok else value
     if not ok:
-        raise UsageError(f"--config {path}: {name}={value!r} has the wrong type for PPOConfig.{name}.")
+        raise UsageError(
+            f"--config {path}: {name}={value!r} has the wrong type for PPOConfig.{name}."
+        )
     return float(value) if kind is float else value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -58,7 +57,11 @@ def render_episode(
     Returns:
         uint8 `[frames, H, W, 3]` and the episode's undiscounted return.
     """
-    horizon = int(env_params.max_steps) if max_steps is None else min(max_steps, int(env_params.max_steps))
+    horizon = (
+        int(env_params.max_steps)
+        if max_steps is None
+        else min(max_steps, int(env_params.max_steps))
+    )
 
     @jax.jit
     def rollout(key):
@@ -78,7 +81,9 @@ def render_episode(
         _, (states, rewards, running) = jax.lax.scan(
             step, (obs, state, jnp.bool_(True)), jax.random.split(key_run, horizon)
         )
-        all_states = jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest]), state, states)
+        all_states = jax.tree.map(
+            lambda first, rest: jnp.concatenate([first[None], rest]), state, states
+        )
         frames = jax.vmap(env.render, in_axes=(0, None))(all_states, env_params)
         return frames, jnp.sum(rewards), jnp.sum(running)
 
@@ -101,5 +106,3 @@ def write_gif(path: Path, frames: np.ndarray, fps: int) -> None:
         loop=0,
     )
     write_bytes_atomically(path, buffer.getvalue())
-
-

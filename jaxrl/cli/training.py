@@ -81,7 +81,9 @@ class RunSpec:
         if self.seeds < 1:
             raise UsageError(f"--seeds {self.seeds}: train at least one seed.")
         if self.eval_episodes < 1:
-            raise UsageError(f"--eval-episodes {self.eval_episodes}: evaluate at least one episode.")
+            raise UsageError(
+                f"--eval-episodes {self.eval_episodes}: evaluate at least one episode."
+            )
         if self.chunk_updates == 0:
             object.__setattr__(self, "chunk_updates", default_chunk_updates(num_updates))
         if self.chunk_updates < 1 or num_updates % self.chunk_updates:
@@ -151,11 +153,16 @@ def read_spec(run_dir: Path) -> RunSpec:
     """The RunSpec of an existing run folder; one-line errors for a missing or damaged one."""
     path = run_dir / CONFIG_FILE
     if not path.is_file():
-        raise UsageError(f"{run_dir} is not a jaxrl run folder (no {CONFIG_FILE}); give RUN as a folder `jaxrl train` wrote.")
+        raise UsageError(
+            f"{run_dir} is not a jaxrl run folder (no {CONFIG_FILE}); give RUN as a folder "
+            "`jaxrl train` wrote."
+        )
     try:
         return RunSpec.from_json(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as error:
-        raise UsageError(f"{path} is damaged ({type(error).__name__}: {error}); restore it or start a new run.") from None
+        raise UsageError(
+            f"{path} is damaged ({type(error).__name__}: {error}); restore it or start a new run."
+        ) from None
 
 
 def prepare_out_dir(out: Path, overwrite: bool) -> None:
@@ -273,7 +280,6 @@ class Driver:
         A KeyboardInterrupt between or during chunks keeps the last whole chunk: its metrics
         and a checkpoint are written, and `interrupted` is True.
         """
-        import jax
 
         from jaxrl.compilation import compile_program
         from jaxrl.distributed import gather
@@ -298,7 +304,10 @@ class Driver:
                     state.rows.extend(new_rows)
                     state.update += spec.chunk_updates
                     bar.advance(spec.chunk_updates, new_rows[-1], chunk_end - chunk_start)
-                    if state.update % spec.checkpoint_every == 0 or state.update == config.num_updates:
+                    if (
+                        state.update % spec.checkpoint_every == 0
+                        or state.update == config.num_updates
+                    ):
                         self.save(runner, state)
                         last_saved = state.update
                     if self.on_chunk is not None:

@@ -31,6 +31,7 @@ def test_ratios_on_fixed_figures():
         "jaxrl_b/numpy": 4.0,
         "jaxrl_gym/numpy": 0.5,
         "jaxrl_gym/gymnax_gym": 3.0,
+        "jaxrl_gym_single/gym_single": None,
     }
 
 
@@ -43,6 +44,7 @@ def test_ratios_are_none_where_a_figure_is_missing_or_zero():
         "jaxrl_b/numpy": None,
         "jaxrl_gym/numpy": None,
         "jaxrl_gym/gymnax_gym": None,
+        "jaxrl_gym_single/gym_single": None,
     }
 
 
@@ -154,8 +156,11 @@ def test_markdown_and_plot_of_a_fixed_section(tmp_path):
         "notes": ["numpy skipped for X"],
     }
     text = bench_envs.markdown(section)
-    # M/s of gymnax_a .. gymnax_gym, then the six ratios.
-    row = "| CartPole-v1 | 16 | 64 | 16.0 | - | 48.0 | - | - | - | - | - | 3.00x | - | - | - | - |"
+    # M/s of gymnax_a .. jaxrl_gym_single, then the seven ratios.
+    row = (
+        "| CartPole-v1 | 16 | 64 | 16.0 | - | 48.0 | - | - | - | - | - | - | - | 3.00x | - | - | - "
+        "| - | - |"
+    )
     assert row in text.splitlines()
     assert "- note: numpy skipped for X" in text
     [path] = bench_envs.plot(section, tmp_path)

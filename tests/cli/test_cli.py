@@ -1,4 +1,4 @@
-"""The `jaxrl` command as a user runs it: files written, resume == uninterrupted, Ctrl-C, bad input."""
+"""The `jaxrl` command as a user runs it: files, resume == uninterrupted, Ctrl-C, bad input."""
 
 from __future__ import annotations
 
@@ -248,7 +248,9 @@ def test_config_file_and_settings_are_typed(tmp_path):
     path = tmp_path / "ppo.json"
     path.write_text(json.dumps({"num_envs": 16, "hidden_sizes": [32, 32], "env": {"gravity": 9.0}}))
     fields, env_overrides = options.load_config_file(path)
-    assert fields == {"num_envs": 16, "hidden_sizes": (32, 32)} and env_overrides == {"gravity": 9.0}
+    assert fields == {"num_envs": 16, "hidden_sizes": (32, 32)} and env_overrides == {
+        "gravity": 9.0
+    }
     path.write_text(json.dumps({"num_envs": "16"}))
     with pytest.raises(UsageError, match="wrong type"):
         options.load_config_file(path)
