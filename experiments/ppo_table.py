@@ -24,6 +24,7 @@ from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.reporting import cpu_model, write_json_atomically
 
+
 def threshold(env_id: str, env_params: envs.EnvParams) -> float:
     return ppo.solved_threshold(env_id, env_params)
 
