@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import spaces
+from jaxrl.envs import numerics, spaces
 
 
 @struct.dataclass
@@ -163,7 +163,7 @@ class Environment(Generic[StateT, ParamsT]):
         """
         params = self.default_params if params is None else params
         if self.stochastic_step:
-            key_step, key_reset = jax.random.split(key)
+            key_step, key_reset = numerics.split(key, 2)
         else:
             # step_env ignores its key: the one key goes to the reset noise, unsplit.
             key_step = key_reset = key
@@ -216,8 +216,8 @@ class Environment(Generic[StateT, ParamsT]):
         )
         pool_size = max(1, min(pool_size, num_envs))
         if self.stochastic_step:
-            key_step, key_reset = jax.random.split(key)
-            step_keys, key_axis = jax.random.split(key_step, num_envs), 0
+            key_step, key_reset = numerics.split(key, 2)
+            step_keys, key_axis = numerics.split(key_step, num_envs), 0
         else:
             # step_env ignores its key: the one key goes to the reset noise, unsplit.
             step_keys, key_axis, key_reset = key, None, key
@@ -226,18 +226,26 @@ class Environment(Generic[StateT, ParamsT]):
         )(step_keys, state, action, params)
         done = jnp.logical_or(terminated, truncated)
         # Envs that reset are ranked 0, 1, ...; rank r takes pool entry r % pool_size of pool
-        # number r // pool_size.
+        # number r // pool_size. The pool is scattered into the envs that take it: each drawn
+        # state is read once (a gather would fuse the pool's hash into every env's read).
         reset_rank = jnp.cumsum(done.astype(jnp.int32)) - 1
-        num_resets = jnp.sum(done.astype(jnp.int32))
+        env_index = jnp.arange(num_envs, dtype=jnp.int32)
+        num_resets = reset_rank[-1] + 1
 
         def fill_from_pool(pool_index, obs_and_state):
-            pool_keys = jax.random.split(jax.random.fold_in(key_reset, pool_index), pool_size)
-            pool_obs, pool_state = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
-            slot = reset_rank - pool_index * pool_size
-            takes = jnp.logical_and(done, jnp.logical_and(slot >= 0, slot < pool_size))
-            slot = jnp.clip(slot, 0, pool_size - 1)
-            drawn = jax.tree.map(lambda leaf: leaf[slot], (pool_obs, pool_state))
-            return _select(takes, drawn, obs_and_state)
+            pool_keys = numerics.split(key_reset, pool_size, stream=pool_index)
+            pool = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
+            # The env index of ranks pool_index * pool_size, ...; num_envs (dropped) past the
+            # last env that resets.
+            slot = jnp.where(done, reset_rank - pool_index * pool_size, pool_size)
+            taker = jnp.full(pool_size, num_envs, jnp.int32).at[slot].set(env_index, mode="drop")
+            return jax.tree.map(
+                lambda leaf, drawn: leaf.at[taker].set(
+                    drawn, mode="drop", indices_are_sorted=True, unique_indices=True
+                ),
+                obs_and_state,
+                pool,
+            )
 
         obs_and_state = fill_from_pool(0, (obs_step, state_step))
         if pool_size < num_envs:

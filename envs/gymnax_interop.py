@@ -275,9 +275,7 @@ def make_gymnax(gymnax_id: str) -> GymnaxEnv:
     if gymnax_id not in gymnax.registered_envs:
         raise ValueError(_unknown_id_message(gymnax_id, list(gymnax.registered_envs)))
     gymnax_env, _ = gymnax.make(gymnax_id)
-    return GymnaxEnv(
-        gymnax_env, gymnax_id, done_includes_time_limit=_gymnax_major_version() < 1
-    )
+    return GymnaxEnv(gymnax_env, gymnax_id, done_includes_time_limit=_gymnax_major_version() < 1)
 
 
 def _unknown_id_message(gymnax_id: str, ids: list[str]) -> str:
@@ -308,9 +306,7 @@ def _gymnax_numerics():
 
 
 def _has_field(params: Any, name: str) -> bool:
-    return dataclasses.is_dataclass(params) and name in {
-        f.name for f in dataclasses.fields(params)
-    }
+    return dataclasses.is_dataclass(params) and name in {f.name for f in dataclasses.fields(params)}
 
 
 def _strong_arrays(tree: Any) -> Any:

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, rendering, spaces
+from jaxrl.envs import core, numerics, rendering, spaces
 
 
 @struct.dataclass
@@ -68,7 +68,7 @@ class Acrobot(core.Environment[EnvState, EnvParams]):
         return EnvParams()
 
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
-        theta1, theta2, dtheta1, dtheta2 = jax.random.uniform(key, (4,), minval=-0.1, maxval=0.1)
+        theta1, theta2, dtheta1, dtheta2 = numerics.uniform(key, (4,), -0.1, 0.1)
         state = EnvState(theta1=theta1, theta2=theta2, dtheta1=dtheta1, dtheta2=dtheta2)
         return self.observation(state), state
 
@@ -91,10 +91,10 @@ class Acrobot(core.Environment[EnvState, EnvParams]):
         """[cos theta1, sin theta1, cos theta2, sin theta2, dtheta1, dtheta2], float32."""
         return jnp.stack(
             [
-                jnp.cos(state.theta1),
-                jnp.sin(state.theta1),
-                jnp.cos(state.theta2),
-                jnp.sin(state.theta2),
+                numerics.cos(state.theta1),
+                numerics.sin(state.theta1),
+                numerics.cos(state.theta2),
+                numerics.sin(state.theta2),
                 state.dtheta1,
                 state.dtheta2,
             ]
@@ -102,7 +102,7 @@ class Acrobot(core.Environment[EnvState, EnvParams]):
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         """Whether the free end is more than one link length above the pivot."""
-        return -jnp.cos(state.theta1) - jnp.cos(state.theta2 + state.theta1) > 1.0
+        return -numerics.cos(state.theta1) - numerics.cos(state.theta2 + state.theta1) > 1.0
 
     def render(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
         """Gymnasium's picture: both links from the pivot at the frame's centre (hanging down
@@ -192,14 +192,14 @@ def _rk4(
     inertia_2 = m2 * lc2**2 + moi
 
     def derivs(theta1, theta2, dtheta1, dtheta2):
-        cos2, sin2 = jnp.cos(theta2), jnp.sin(theta2)
+        sin2, cos2 = numerics.sin_cos(theta2)
         d1 = d1_const + m2 * (d1_inner_const + two_l1_lc2 * cos2) + moi + moi
         d2 = m2 * (d2_const + l1_lc2 * cos2) + moi
-        phi2 = phi2_coef * jnp.cos(theta1 + theta2 - math.pi / 2.0)
+        phi2 = phi2_coef * numerics.cos(theta1 + theta2 - math.pi / 2.0)
         phi1 = (
             coriolis_22 * dtheta2**2 * sin2
             - coriolis_12 * dtheta2 * dtheta1 * sin2
-            + gravity_1 * jnp.cos(theta1 - math.pi / 2)
+            + gravity_1 * numerics.cos(theta1 - math.pi / 2)
             + phi2
         )
         ddtheta2 = (torque + d2 / d1 * phi1 - m2_l1_lc2 * dtheta1**2 * sin2 - phi2) / (

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, rendering, spaces
+from jaxrl.envs import core, numerics, rendering, spaces
 
 
 @struct.dataclass
@@ -67,13 +67,13 @@ class CartPole(core.Environment[EnvState, EnvParams]):
         return EnvParams()
 
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
-        x, x_dot, theta, theta_dot = jax.random.uniform(key, (4,), minval=-0.05, maxval=0.05)
+        x, x_dot, theta, theta_dot = numerics.uniform(key, (4,), -0.05, 0.05)
         state = EnvState(x=x, x_dot=x_dot, theta=theta, theta_dot=theta_dot)
         return self.observation(state), state
 
     def step_env(self, key, state: EnvState, action, params: EnvParams):
         force = jnp.where(action == 1, params.force_mag, -params.force_mag)
-        costheta, sintheta = jnp.cos(state.theta), jnp.sin(state.theta)
+        sintheta, costheta = numerics.sin_cos(state.theta)
         temp = (
             force + params.polemass_length * jnp.square(state.theta_dot) * sintheta
         ) / params.total_mass

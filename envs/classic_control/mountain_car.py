@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, rendering, spaces
+from jaxrl.envs import core, numerics, rendering, spaces
 
 
 @struct.dataclass
@@ -90,7 +90,7 @@ class MountainCar(core.Environment[EnvState, EnvParams]):
 
 def initial_state(key: jax.Array) -> EnvState:
     """Gymnasium's reset: position uniform in [-0.6, -0.4] metres, velocity 0."""
-    position = jax.random.uniform(key, (), minval=-0.6, maxval=-0.4)
+    position = numerics.uniform(key, (), -0.6, -0.4)
     return EnvState(position=position, velocity=jnp.zeros_like(position))
 
 
@@ -108,7 +108,7 @@ def move_car(state: EnvState, push: jax.Array, params) -> EnvState:
     """
     # Gymnasium adds the push and gravity terms first, then the sum to the velocity; keeping
     # that order keeps float64 episodes bit-for-bit close to the reference.
-    velocity = state.velocity + (push - params.gravity * jnp.cos(3 * state.position))
+    velocity = state.velocity + (push - params.gravity * numerics.cos(3 * state.position))
     velocity = jnp.clip(velocity, -params.max_speed, params.max_speed)
     position = jnp.clip(state.position + velocity, params.min_position, params.max_position)
     hit_left_wall = (position == params.min_position) & (velocity < 0)

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.envs import core, rendering, spaces
+from jaxrl.envs import core, numerics, rendering, spaces
 
 
 @struct.dataclass
@@ -57,7 +57,7 @@ class Pendulum(core.Environment[EnvState, EnvParams]):
 
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
         high = jnp.array([math.pi, 1.0])
-        th, thdot = jax.random.uniform(key, (2,), minval=-high, maxval=high)
+        th, thdot = numerics.uniform(key, (2,), -high, high)
         state = EnvState(th=th, thdot=thdot)
         return self.observation(state), state
 
@@ -67,7 +67,7 @@ class Pendulum(core.Environment[EnvState, EnvParams]):
         th, thdot = state.th, state.thdot
         g, m, l, dt = params.g, params.m, params.l, params.dt  # noqa: E741
         costs = angle_normalize(th) ** 2 + 0.1 * thdot**2 + 0.001 * (u**2)
-        newthdot = thdot + (3 * g / (2 * l) * jnp.sin(th) + 3.0 / (m * l**2) * u) * dt
+        newthdot = thdot + (3 * g / (2 * l) * numerics.sin(th) + 3.0 / (m * l**2) * u) * dt
         newthdot = jnp.clip(newthdot, -params.max_speed, params.max_speed)
         newth = th + newthdot * dt
         next_state = state.replace(th=newth, thdot=newthdot)
@@ -75,7 +75,8 @@ class Pendulum(core.Environment[EnvState, EnvParams]):
 
     def observation(self, state: EnvState, params: EnvParams | None = None) -> jax.Array:
         """[cos th, sin th, thdot], float32."""
-        return jnp.stack([jnp.cos(state.th), jnp.sin(state.th), state.thdot]).astype(jnp.float32)
+        sin_th, cos_th = numerics.sin_cos(state.th)
+        return jnp.stack([cos_th, sin_th, state.thdot]).astype(jnp.float32)
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
         return jnp.bool_(False)

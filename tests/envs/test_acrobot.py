@@ -197,9 +197,7 @@ def test_whole_episodes_match_gymnasium_in_float64():
             synced = jax.vmap(_state)(np.pad(ep["before"], ((0, pad), (0, 0)), mode="edge"), times)
             s_outputs = synced_step(jax.random.key(1), synced, actions, params)
             free_states, obs, reward, terminated, truncated, info = _first(length, outputs)
-            s_obs, s_state, s_reward, s_terminated, s_truncated, s_info = _first(
-                length, s_outputs
-            )
+            s_obs, s_state, s_reward, s_terminated, s_truncated, s_info = _first(length, s_outputs)
             times = times[:length]
 
             # The last step auto-resets, so its state is a fresh one: compare the steps before.
@@ -289,9 +287,9 @@ def test_initial_state_distribution_is_uniform_01():
     env, params = envs.make(ENV_ID)
     keys = jax.random.split(jax.random.key(1), 20000)
     obs, state = jax.vmap(env.reset, in_axes=(0, None))(keys, params)
-    rows = np.stack(
-        [state.theta1, state.theta2, state.dtheta1, state.dtheta2], axis=-1
-    ).astype(np.float64)
+    rows = np.stack([state.theta1, state.theta2, state.dtheta1, state.dtheta2], axis=-1).astype(
+        np.float64
+    )
     assert np.all(np.abs(rows) <= 0.1)
     np.testing.assert_allclose(rows.mean(0), 0.0, atol=0.003)
     np.testing.assert_allclose(rows.var(0), 0.2**2 / 12, rtol=0.05)

@@ -164,9 +164,5 @@ def test_spaces_match_gymnasium():
         (env.action_space(params), reference.action_space),
     ]:
         assert space.shape == gym_space.shape
-        np.testing.assert_array_equal(
-            np.broadcast_to(space.low, space.shape), gym_space.low
-        )
-        np.testing.assert_array_equal(
-            np.broadcast_to(space.high, space.shape), gym_space.high
-        )
+        np.testing.assert_array_equal(np.broadcast_to(space.low, space.shape), gym_space.low)
+        np.testing.assert_array_equal(np.broadcast_to(space.high, space.shape), gym_space.high)
