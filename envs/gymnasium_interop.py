@@ -32,7 +32,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from jaxrl.envs import registry, spaces
+from jaxrl.envs import numerics, registry, spaces
 
 _NO_TIME_LIMIT = 2**31 - 1
 NAMESPACE = "jaxrl"
@@ -77,13 +77,13 @@ class GymnasiumEnv(gymnasium.Env):
         pack, unpack = self._pack, self._unpack
 
         def reset(key):
-            key, key_reset = jax.random.split(key)
+            key, key_reset = numerics.split(key, 2)
             obs, state = env.reset(key_reset, env_params)
             return obs, pack((key, state))
 
         def step(carry, action):
             key, state = unpack(carry)
-            key, key_step = jax.random.split(key)
+            key, key_step = numerics.split(key, 2)
             _, state, reward, terminated, truncated, info = env.step(
                 key_step, state, action, env_params
             )
@@ -210,12 +210,12 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         env, env_params, num = self._env, self._params, self.num_envs
 
         def reset(key):
-            key, key_reset = jax.random.split(key)
+            key, key_reset = numerics.split(key, 2)
             obs, state = env.reset_batch(key_reset, num, env_params)
             return obs, state, key
 
         def step(key, state, actions):
-            key, key_step = jax.random.split(key)
+            key, key_step = numerics.split(key, 2)
             obs, state, reward, terminated, truncated, info = env.step_batch(
                 key_step, state, actions, env_params
             )

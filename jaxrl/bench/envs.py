@@ -15,7 +15,8 @@ Figures, per env and batch size `num_envs` (`CONTESTANTS`); the JAX ones are eac
   jaxrl_gym  jaxrl's own Gymnasium `VectorEnv` adapter (one jitted call per batch step, NumPy
              in and out) in the same Python loop: what a Gymnasium user of jaxrl gets.
   gymnax_gym gymnax's `GymnaxToVectorGymWrapper` in the same loop: what a Gymnasium user of
-             gymnax gets.
+             gymnax gets. Every Python-loop figure brings the step's outputs to NumPy, as a
+             Gymnasium client does (gymnax's wrapper returns device arrays, maybe in flight).
   gym_single, jaxrl_gym_single (rows with num_envs = 1 only): one env through `gymnasium.make`,
              Gymnasium's own NumPy env and `gymnasium.make("jaxrl/<id>")`, stepped in the
              Gymnasium docs' loop (reset when an episode ends): the single-env adapter's cost.
@@ -301,13 +302,25 @@ def single_env_contestant(name: str, env: Any, num_steps: int, seed: int) -> har
 
     def run():
         for step in range(num_steps):
-            _, _, terminated, truncated, _ = env.step(pool[step % len(pool)])
+            _, _, terminated, truncated, _ = _to_numpy(env.step(pool[step % len(pool)]))
             if terminated or truncated:
                 env.reset()
 
     compile_s = harness.time_call(lambda: env.step(pool[0]))
     env.reset()
     return harness.Contestant(name, run, compile_s)
+
+
+def _to_numpy(step_outputs: tuple) -> tuple:
+    """A step's `(obs, reward, terminated, truncated, info)` with the first four as NumPy.
+
+    What a Gymnasium client (SB3, a CleanRL script) consumes: gymnax's wrapper returns device
+    arrays whose computation may still be in flight, so timing it without this would time the
+    dispatch, not the step. For NumPy outputs it costs nothing (`np.asarray` returns them).
+    """
+    import numpy as np
+
+    return (*(np.asarray(value) for value in step_outputs[:4]), step_outputs[4])
 
 
 def jax_contestant(
@@ -340,7 +353,7 @@ def python_contestant(name: str, vector_env: Any, num_steps: int, seed: int) -> 
 
     def run():
         for step in range(num_steps):
-            vector_env.step(pool[step % len(pool)])
+            _to_numpy(vector_env.step(pool[step % len(pool)]))
 
     compile_s = harness.time_call(lambda: vector_env.step(pool[0]))
     return harness.Contestant(name, run, compile_s)
