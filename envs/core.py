@@ -171,8 +171,13 @@ class Environment(Generic[StateT, ParamsT]):
             key_step, state, action, params
         )
         obs_reset, state_reset = self.reset(key_reset, params)
-        done = jnp.logical_or(terminated, truncated)
-        obs, state = _select(done, (obs_reset, state_reset), (obs_step, state_step))
+        # Each state leaf and observation entry selects its own value: without this, XLA
+        # recomputes the step's dynamics (and the termination test) inside every select.
+        done = jnp.logical_or(terminated, truncated).astype(jnp.float32)
+        obs_step, state_step, done = numerics.computed_once(
+            (obs_step, state_step, done), state.time
+        )
+        obs, state = _select(done > 0.5, (obs_reset, state_reset), (obs_step, state_step))
         return obs, state, reward, terminated, truncated, info
 
     def reset_batch(
@@ -233,8 +238,11 @@ class Environment(Generic[StateT, ParamsT]):
         num_resets = reset_rank[-1] + 1
 
         def fill_from_pool(pool_index, obs_and_state):
-            pool_keys = numerics.split(key_reset, pool_size, stream=pool_index)
-            pool = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
+            # Small pools (a few envs, as in PPO's rollouts) hash JAX's way: the fused hash's
+            # speed is worth its compile time only across many envs.
+            with numerics.fused_hashes(pool_size >= FUSED_POOL_SIZE):
+                pool_keys = numerics.split(key_reset, pool_size, stream=pool_index)
+                pool = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
             # The env index of ranks pool_index * pool_size, ...; num_envs (dropped) past the
             # last env that resets.
             slot = jnp.where(done, reset_rank - pool_index * pool_size, pool_size)
@@ -281,6 +289,10 @@ class Environment(Generic[StateT, ParamsT]):
             "episode_length": next_state.time,
         }
         return obs, next_state, reward, terminated, truncated, info
+
+
+#: Reset pools at least this large draw their noise with `numerics`' fused hash.
+FUSED_POOL_SIZE = 64
 
 
 def default_reset_pool_size(num_envs: int) -> int:
