@@ -85,7 +85,8 @@ def split(key: jax.Array, num: int, stream: jax.typing.ArrayLike = 0) -> jax.Arr
     `jax.random.split(key, num)` (JAX's default, partitionable Threefry); each other `stream`
     hashes other counters, so gives another independent set of keys (in one fused hash, where
     `split(fold_in(key, stream), num)` would run two rolled loops). Keys of another
-    implementation go to `jax.random.split(fold_in(key, stream), num)`.
+    implementation, or with `fused_hashes(False)`, go to `jax.random.split(key, num)`, or to
+    `jax.random.split(fold_in(key, stream), num)` for a stream other than a literal 0.
 
     Args:
         key: one PRNG key, typed or raw uint32; the result is of the same kind.
@@ -96,6 +97,8 @@ def split(key: jax.Array, num: int, stream: jax.typing.ArrayLike = 0) -> jax.Arr
         `num` keys, `[num]` typed or `[num, 2]` raw uint32.
     """
     if not _fused(key):
+        if isinstance(stream, int) and stream == 0:
+            return jax.random.split(key, num)
         return jax.random.split(jax.random.fold_in(key, stream), num)
     key_words = jax.random.key_data(key)
     stream = jnp.broadcast_to(jnp.asarray(stream).astype(jnp.uint32), (num,))

@@ -115,3 +115,34 @@ def test_sin_and_cos_helpers_match_sin_cos():
     sin, cos = numerics.sin_cos(x)
     np.testing.assert_array_equal(numerics.sin(x), sin)
     np.testing.assert_array_equal(numerics.cos(x), cos)
+
+
+def test_computed_once_is_exact_and_leaves_other_dtypes_alone():
+    values = jnp.array([0.0, -0.0, 1e-38, -3.5, jnp.inf, -jnp.inf, jnp.nan, 3.4e38], jnp.float32)
+    tree = {"floats": values, "ints": jnp.arange(3), "flags": jnp.array([True, False])}
+    out = jax.jit(numerics.computed_once)(tree, jnp.int32(41))
+    np.testing.assert_array_equal(out["floats"], values)
+    assert np.array_equal(np.signbit(out["floats"]), np.signbit(values))
+    assert out["ints"] is tree["ints"] or np.array_equal(out["ints"], tree["ints"])
+    np.testing.assert_array_equal(out["flags"], tree["flags"])
+
+
+def test_fused_hashes_off_gives_jax_own_draws():
+    key = jax.random.key(2)
+    with numerics.fused_hashes(False):
+        np.testing.assert_array_equal(
+            numerics.uniform(key, (4,), -1.0, 1.0),
+            jax.random.uniform(key, (4,), jnp.float32, -1, 1),
+        )
+        np.testing.assert_array_equal(
+            jax.random.key_data(numerics.split(key, 3)),
+            jax.random.key_data(jax.random.split(key, 3)),
+        )
+        np.testing.assert_array_equal(
+            jax.random.key_data(numerics.split(key, 3, stream=5)),
+            jax.random.key_data(jax.random.split(jax.random.fold_in(key, 5), 3)),
+        )
+    # The context ends with the block: the fused uniform again.
+    fused = numerics.uniform(key, (4,), -1.0, 1.0)
+    with jax.threefry_partitionable(False):
+        np.testing.assert_array_equal(fused, jax.random.uniform(key, (4,), jnp.float32, -1, 1))
