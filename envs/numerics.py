@@ -30,11 +30,11 @@ _FUSED_HASHES = contextvars.ContextVar("jaxrl_fused_hashes", default=True)
 
 @contextlib.contextmanager
 def fused_hashes(enabled: bool) -> Iterator[None]:
-    """Within the block, whether `uniform`, `split`, `normal` and `categorical` trace their
+    """Within the block, whether `uniform` and `split` trace their
     fused hash (True, the default) or JAX's own calls (False).
 
     A trace-time choice between run time and compile time: the written-out hash is ~4x faster
-    per value on the CPU but its 20 rounds cost ~0.3 s of compile per call site, where JAX's
+    per value on the CPU but its 20 written-out rounds cost compile time at every call site, where JAX's
     rolled loop compiles in a fraction of that. `Environment.step_batch` draws small reset pools
     (a few envs, as PPO's rollouts step) JAX's way.
     """
@@ -130,8 +130,8 @@ def uniform(
 
     Args:
         key: one PRNG key (typed or raw uint32), used once.
-        shape: static output shape. Up to 8 values, one scalar hash per pair (under `vmap`, a
-            vector along the batch); more, one hash over an array of counters.
+        shape: static output shape of at most `MAX_UNIFORM_VALUES` values, one scalar hash per
+            pair (under `vmap`, a vector along the batch).
         minval, maxval: bounds, scalars or arrays broadcastable to `shape`.
         dtype: float dtype; JAX's default float (float32, float64 under x64) when None.
 
@@ -143,13 +143,14 @@ def uniform(
     if dtype != jnp.float32 or not _fused(key):
         return jax.random.uniform(key, shape, dtype, minval, maxval)
     num_words = math.prod(shape)
+    if num_words > MAX_UNIFORM_VALUES:
+        raise ValueError(
+            f"numerics.uniform draws at most {MAX_UNIFORM_VALUES} values (one env's reset "
+            f"noise); got shape {shape}: use jax.random.uniform for batches."
+        )
     words = _words(key, num_words)
     low = jnp.broadcast_to(jnp.asarray(minval, jnp.float32), shape).ravel()
     high = jnp.broadcast_to(jnp.asarray(maxval, jnp.float32), shape).ravel()
-    if num_words > _SCALAR_WORDS:  # one vectorised hash over counters
-        unit = _unit_float(words[0])
-        values = jnp.maximum(low, unit * (high - low) + low).reshape(shape)
-        return computed_once(values, words[0][0])
     values = [
         jnp.maximum(low[i], _unit_float(word) * (high[i] - low[i]) + low[i])
         for i, word in enumerate(words)
@@ -162,8 +163,8 @@ def computed_once(tree: Any, anchor: jax.Array) -> Any:
 
     XLA's fusion copies cheap element-wise producers into every consumer's kernel: the hash
     behind a reset, or a step's dynamics, would be recomputed for each state field and
-    observation entry that consumes it (3-7x the work, and ~1.5 s more compile in a PPO
-    program). A division by a non-constant counts as expensive, so the values before it are
+    observation entry that consumes it (several times the work, and the
+    compile time with it). A division by a non-constant counts as expensive, so the values before it are
     computed once and stored. Exact: `v / 1.0 == v`, NaN and infinities included.
 
     Args:
@@ -180,19 +181,14 @@ def computed_once(tree: Any, anchor: jax.Array) -> Any:
     return jax.tree.map(divide, tree)
 
 
-#: Up to this many words, `uniform` hashes each as a scalar (vectorised across a `vmap`).
-_SCALAR_WORDS = 8
+#: `uniform` hashes each pair of values as scalars (vectorised along a `vmap`): few values only.
+MAX_UNIFORM_VALUES = 8
 
 
 def _words(key: jax.Array, num_words: int) -> list[jax.Array]:
-    """`num_words` uint32 words from `ceil(num_words / 2)` hashes of one threefry key: a list of
-    scalars for a few words, else `[num_words]` in one array (a one-element list)."""
+    """`num_words` uint32 scalars from `ceil(num_words / 2)` hashes of one threefry key."""
     key_words = jax.random.key_data(key)
     half = (num_words + 1) // 2
-    if num_words > _SCALAR_WORDS:
-        counters = jnp.arange(half, dtype=jnp.uint32)
-        first, second = threefry2x32(key_words[0], key_words[1], counters, counters + half)
-        return [jnp.concatenate([first, second])[:num_words]]
     words: list[Any] = [None] * (2 * half)
     for i in range(half):
         words[i], words[i + half] = threefry2x32(
@@ -204,26 +200,6 @@ def _words(key: jax.Array, num_words: int) -> list[jax.Array]:
 def _unit_float(word: jax.Array) -> jax.Array:
     """uint32 -> float32 in [0, 1) from the top 23 bits, as `jax.random.uniform` maps them."""
     return jax.lax.bitcast_convert_type((word >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
-
-
-def normal(key: jax.Array, shape: tuple[int, ...], dtype: Any = None) -> jax.Array:
-    """Standard normals, as `jax.random.normal` draws them (`sqrt(2) erfinv(u)`, `u` uniform in
-    (-1, 1)), from `uniform`'s fused hash. Other dtypes and key kinds go to JAX."""
-    dtype = jax.dtypes.canonicalize_dtype(jnp.dtype(float) if dtype is None else dtype)
-    if dtype != jnp.float32 or not _fused(key):
-        return jax.random.normal(key, shape, dtype)
-    low = jnp.nextafter(jnp.float32(-1.0), jnp.float32(0.0))
-    return jnp.float32(math.sqrt(2.0)) * jax.lax.erf_inv(uniform(key, shape, low, 1.0))
-
-
-def categorical(key: jax.Array, logits: jax.Array) -> jax.Array:
-    """Samples `argmax(logits + Gumbel noise)` over the last axis, as `jax.random.categorical`
-    does, with the noise from `uniform`'s fused hash. Returns int32 `logits.shape[:-1]`."""
-    if logits.dtype != jnp.float32 or not _fused(key):
-        return jax.random.categorical(key, logits).astype(jnp.int32)
-    tiny = jnp.finfo(jnp.float32).tiny
-    gumbel = -jnp.log(-jnp.log(uniform(key, logits.shape, tiny, 1.0)))
-    return jnp.argmax(logits + gumbel, axis=-1).astype(jnp.int32)
 
 
 # Cephes' sinf/cosf: pi/4 in three parts for the reduction, minimax polynomials on [-pi/4, pi/4].

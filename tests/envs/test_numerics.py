@@ -146,3 +146,8 @@ def test_fused_hashes_off_gives_jax_own_draws():
     fused = numerics.uniform(key, (4,), -1.0, 1.0)
     with jax.threefry_partitionable(False):
         np.testing.assert_array_equal(fused, jax.random.uniform(key, (4,), jnp.float32, -1, 1))
+
+
+def test_uniform_rejects_batches_with_a_one_line_error():
+    with pytest.raises(ValueError, match="jax.random.uniform for batches"):
+        numerics.uniform(jax.random.key(0), (numerics.MAX_UNIFORM_VALUES + 1,))
