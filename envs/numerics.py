@@ -33,8 +33,8 @@ def fused_hashes(enabled: bool) -> Iterator[None]:
     """Within the block, whether `uniform` and `split` trace their
     fused hash (True, the default) or JAX's own calls (False).
 
-    A trace-time choice between run time and compile time: the written-out hash is ~4x faster
-    per value on the CPU but its 20 written-out rounds cost compile time at every call site, where JAX's
+    A trace-time choice between run time and compile time: the written-out hash is faster per
+    value on the CPU, but its 20 rounds cost compile time at every call site, where JAX's
     rolled loop compiles in a fraction of that. `Environment.step_batch` draws small reset pools
     (a few envs, as PPO's rollouts step) JAX's way.
     """
@@ -163,8 +163,8 @@ def computed_once(tree: Any, anchor: jax.Array) -> Any:
 
     XLA's fusion copies cheap element-wise producers into every consumer's kernel: the hash
     behind a reset, or a step's dynamics, would be recomputed for each state field and
-    observation entry that consumes it (several times the work, and the
-    compile time with it). A division by a non-constant counts as expensive, so the values before it are
+    observation entry that consumes it (several times the work, and the compile time with
+    it). A division by a non-constant counts as expensive, so the values before it are
     computed once and stored. Exact: `v / 1.0 == v`, NaN and infinities included.
 
     Args:
