@@ -9,8 +9,9 @@
 Gymnasium's "module:id" form works without the import: `gym.make("jaxrl.envs.gymnasium_interop:
 jaxrl/CartPole-v1")`. Gymnasium is optional: this module is the only one that imports it.
 
-Single env: the state lives on the device; each `step` is one jitted call whose outputs come
-back packed in one array, fetched once (dispatch and one host transfer are the fixed costs).
+Single env: each `step` is one jitted call of one packed uint32 array (observation, reward,
+flags, key and state) and the action, returning the next such array, fetched once: dispatch is
+the fixed cost, so the call has as few arguments and results as it can.
 The time limit is Gymnasium's: `gym.make` adds its TimeLimit wrapper from the spec's
 `max_episode_steps` (the jaxrl env's own limit is lifted so only that wrapper truncates).
 
@@ -59,77 +60,128 @@ class GymnasiumEnv(gymnasium.Env):
         self._env, params = registry.make(env_id, **overrides)
         self._params = params.replace(max_steps=_NO_TIME_LIMIT)
         self.render_mode = render_mode
+        action_space = self._env.action_space(params)
         self.observation_space = to_gymnasium_space(self._env.observation_space(params))
-        self.action_space = to_gymnasium_space(self._env.action_space(params))
+        self.action_space = to_gymnasium_space(action_space)
         self._obs_shape = self.observation_space.shape
         self._obs_size = int(np.prod(self._obs_shape))
         # The dtype jit would convert to anyway (int32/float32 without x64), here in NumPy.
-        self._action_dtype = np.dtype(self._env.action_space(params).dtype)
-        self._state = None
+        self._action_dtype = np.dtype(action_space.dtype)
+        # Discrete actions as device arrays made once: a NumPy argument costs a host-to-device
+        # transfer (~5 us) on every call, a device array about 1 us.
+        self._device_actions: dict[int, jax.Array] = {}
+        self._num_discrete_actions = (
+            action_space.n if isinstance(action_space, spaces.Discrete) else 0
+        )
+        self._packed = None
         env, env_params = self._env, self._params
 
-        # The key and the env state travel between calls as one uint32 array (bit-exact): each
-        # argument of a jitted call costs ~3 us of dispatch, which dominates a single step.
+        # Everything a step reads and returns travels as one uint32 array, on the device between
+        # calls and fetched once: [observation | reward | terminated | truncated | key | state]
+        # (bit-exact). Each argument and result of a jitted call costs microseconds of dispatch,
+        # which dominates a single env's step.
         carry_shape = jax.eval_shape(
             lambda key: (key, env.reset(key, env_params)[1]), jax.random.key(0)
         )
-        self._pack, self._unpack = _uint32_packer(carry_shape)
-        pack, unpack = self._pack, self._unpack
+        pack_carry, unpack_carry = _uint32_packer(carry_shape)
+        obs_dtype = self.observation_space.dtype
+        header = self._obs_size + 3
 
-        def reset(key):
-            key, key_reset = numerics.split(key, 2)
-            obs, state = env.reset(key_reset, env_params)
-            return obs, pack((key, state))
-
-        def step(carry, action):
-            key, state = unpack(carry)
-            key, key_step = numerics.split(key, 2)
-            _, state, reward, terminated, truncated, info = env.step(
-                key_step, state, action, env_params
-            )
-            packed = jnp.concatenate(
+        def pack(obs, reward, terminated, truncated, key, state):
+            obs = jnp.ravel(obs)
+            if obs_dtype.itemsize == 4:
+                obs_bits = _bits(obs.astype(obs_dtype))
+            else:
+                obs_bits = obs.astype(jnp.uint32)
+            return jnp.concatenate(
                 [
-                    jnp.ravel(info["final_observation"]).astype(jnp.float32),
-                    jnp.stack([reward, terminated, truncated]).astype(jnp.float32),
+                    obs_bits,
+                    _bits(jnp.asarray(reward, jnp.float32))[None],
+                    jnp.stack([terminated, truncated]).astype(jnp.uint32),
+                    pack_carry((key, state)),
                 ]
             )
-            return packed, pack((key, state))
+
+        def reset(key):
+            # JAX's own (rolled) hashes: a single env's reset is then cheap enough by XLA's cost
+            # model (< 1000 flops) to run inline in the calling thread, not handed to a worker.
+            with numerics.fused_hashes(False):
+                key, key_reset = numerics.split(key, 2)
+                obs, state = env.reset(key_reset, env_params)
+            return pack(obs, 0.0, False, False, key, state)
+
+        def step(packed, action):
+            # No auto-reset (Gymnasium's caller resets), and the episode's key folded with the
+            # step count rather than split: a deterministic env's step then computes no hash.
+            key, state = unpack_carry(packed[header:])
+            key_step = jax.random.fold_in(key, state.time)
+            obs, state, reward, terminated, truncated, _ = env.step_without_reset(
+                key_step, state, action, env_params
+            )
+            return pack(obs, reward, terminated, truncated, key, state)
 
         self._reset = jax.jit(reset)
-        self._reset_from_carry = jax.jit(lambda carry: reset(unpack(carry)[0]))
+        self._reset_from_packed = jax.jit(lambda packed: reset(unpack_carry(packed[header:])[0]))
         self._step = jax.jit(step)
-        self._render = jax.jit(lambda carry: env.render(unpack(carry)[1], env_params))
+        self._render = jax.jit(
+            lambda packed: env.render(unpack_carry(packed[header:])[1], env_params)
+        )
+
+    def _observation(self, fetched: np.ndarray) -> np.ndarray:
+        """The observation at the front of a fetched (writable) packed array, as a view of it."""
+        bits = fetched[: self._obs_size]
+        dtype = self.observation_space.dtype
+        obs = bits.view(dtype) if dtype.itemsize == 4 else bits.astype(dtype)
+        return obs if obs.shape == self._obs_shape else obs.reshape(self._obs_shape)
+
+    def _device_action(self, action: Any) -> Any:
+        """`action` as the jitted step's argument: a cached device array for discrete actions."""
+        try:
+            return self._device_actions[action]
+        except (KeyError, TypeError):  # not seen yet, or unhashable (an array)
+            pass
+        host = np.asarray(action, self._action_dtype)
+        if host.ndim == 0 and 0 <= host < self._num_discrete_actions:
+            device = jax.device_put(host)
+            self._device_actions[int(host)] = device
+            return device
+        return host
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None or self._state is None:
+        if seed is not None or self._packed is None:
             key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
-            obs, self._state = self._reset(key)
+            self._packed = self._reset(key)
         else:  # continue the key stream the steps carried
-            obs, self._state = self._reset_from_carry(self._state)
-        return np.asarray(obs, self.observation_space.dtype), {}
+            self._packed = self._reset_from_packed(self._packed)
+        return self._observation(np.array(self._packed)), {}
 
     def step(self, action):
-        if self._state is None:
+        if self._packed is None:
             raise RuntimeError("Call reset() before step().")
-        packed, self._state = self._step(self._state, np.asarray(action, self._action_dtype))
-        host = np.asarray(packed)
-        obs = host[: self._obs_size].reshape(self._obs_shape)
-        reward, terminated, truncated = host[self._obs_size :]
+        self._packed = self._step(self._packed, self._device_action(action))
+        # One copy into a new writable array; the observation is a view of it.
+        fetched = np.array(self._packed)
+        size = self._obs_size
         return (
-            obs.astype(self.observation_space.dtype),
-            float(reward),
-            bool(terminated),
-            bool(truncated),
+            self._observation(fetched),
+            float(fetched.view(np.float32)[size]),
+            bool(fetched[size + 1]),
+            bool(fetched[size + 2]),
             {},
         )
 
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        if self._state is None:
+        if self._packed is None:
             raise RuntimeError("Call reset() before render().")
-        return np.asarray(self._render(self._state))
+        return np.asarray(self._render(self._packed))
+
+
+def _bits(x: jax.Array) -> jax.Array:
+    """A 32-bit array's bits as uint32 (exact)."""
+    return jax.lax.bitcast_convert_type(x, jnp.uint32)
 
 
 def _uint32_packer(example: Any):

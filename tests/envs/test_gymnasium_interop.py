@@ -75,6 +75,68 @@ def test_single_env_matches_gymnasium_cartpole_dynamics():
             break
 
 
+def test_single_env_steps_like_the_native_env_whatever_form_the_action_takes():
+    """Python ints, NumPy ints and 0-d arrays (the cached and uncached paths) step alike, and the
+    adapter's trajectory is the native `step_without_reset` one from the same state."""
+    import jax
+
+    trajectories = []
+    for form in (int, np.int64, lambda a: np.asarray(a, np.int32), lambda a: np.asarray([a])[0]):
+        env = gym.make("jaxrl/CartPole-v1").unwrapped
+        obs, _ = env.reset(seed=5)
+        steps = [env.step(form(t % 2)) for t in range(12)]
+        trajectories.append((obs, steps))
+    for obs, steps in trajectories[1:]:
+        np.testing.assert_array_equal(obs, trajectories[0][0])
+        for mine, first in zip(steps, trajectories[0][1], strict=True):
+            np.testing.assert_array_equal(mine[0], first[0])
+            assert mine[1:4] == first[1:4]
+    native, params = envs.make("CartPole-v1")
+    native_step = jax.jit(
+        lambda state, action: native.step_without_reset(jax.random.key(0), state, action, params)
+    )
+    obs, steps = trajectories[0]
+    state = native.reset(jax.random.key(0), params)[1]
+    state = state.replace(x=obs[0], x_dot=obs[1], theta=obs[2], theta_dot=obs[3])
+    for t, (mine_obs, reward, terminated, truncated, info) in enumerate(steps):
+        native_obs, state, native_reward, native_terminated, _, _ = native_step(state, t % 2)
+        np.testing.assert_allclose(mine_obs, np.asarray(native_obs), rtol=1e-6, atol=1e-7)
+        assert (reward, terminated, truncated, info) == (
+            float(native_reward),
+            bool(native_terminated),
+            False,
+            {},
+        )
+
+
+def test_single_env_outputs_are_writable_numpy_values():
+    env = gym.make("jaxrl/Pendulum-v1")
+    obs, _ = env.reset(seed=0)
+    step_obs, reward, terminated, truncated, _ = env.step(np.array([0.5], np.float32))
+    for array in (obs, step_obs):
+        assert isinstance(array, np.ndarray) and array.dtype == np.float32 and array.shape == (3,)
+        array[0] = 7.0  # callers may write in place
+    assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
+
+
+def test_stochastic_single_env_is_reproducible_and_episodes_differ():
+    """GridWorld's slips draw from a key folded with the step count: the same seed gives the same
+    episodes, and consecutive episodes (reset without a seed) are not copies of each other."""
+
+    def episodes(seed, count=4):
+        env = gym.make("jaxrl/GridWorld-FourRooms-v0", slip=0.5)
+        env.reset(seed=seed)
+        out = []
+        for _ in range(count):
+            env.reset()
+            out.append([tuple(env.step(t % 4)[0].argmax() for t in range(40))])
+        return out
+
+    first = episodes(1)
+    assert first == episodes(1)
+    assert len({tuple(episode[0]) for episode in first}) > 1
+
+
 def test_module_colon_id_form_needs_no_prior_import():
     code = (
         "import gymnasium as gym;"
