@@ -53,7 +53,7 @@ def _final_scores(env_id, num_seeds, seed=0):
     return scores
 
 
-# MountainCar-v0 (1M steps) and GridWorld-CliffWalking-v0 (500k steps, ~89% of seeds) are left
+# MountainCar-v0 and GridWorld-CliffWalking-v0 (1M steps each) are left
 # to experiments/ppo_table.py: each takes minutes on a 2-core CPU.
 @pytest.mark.slow
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ def test_comparisons_and_targets_on_fixed_runs():
             _run(3.0, 5.0, 2.0, 2000.0, [400.0], ([1.0, 2.0], [9.0, 300.0])),
         ],
         "jaxrl_8_seeds": [_run(4.5, 7.0, 3.0, 8000.0, [500.0] * 8)],
+        "jaxrl_8_seeds_all_cores": [_run(7.5, 9.0, 3.0, 8000.0, [500.0] * 8)],
         "jaxrl_rejax_hp": [_run(5.0, 8.0, 2.0, 6000.0, [500.0])],
         "rejax": [_run(12.0, 20.0, 8.0, 500.0, [500.0])],
         "rejax_eval_end": [_run(9.0, 15.0, 6.0, 4000.0, [490.0])],
@@ -65,7 +66,7 @@ def test_comparisons_and_targets_on_fixed_runs():
     # SB3 did not run: no column of dashes for it.
     assert set(ratios) == {
         f"{name}/{ref}"
-        for name in ("jaxrl", "jaxrl_8_seeds", "jaxrl_rejax_hp")
+        for name in ("jaxrl", "jaxrl_8_seeds", "jaxrl_8_seeds_all_cores", "jaxrl_rejax_hp")
         for ref in ("rejax", "rejax_eval_end")
     }
     assert ratios["jaxrl/rejax"] == {
@@ -81,11 +82,12 @@ def test_comparisons_and_targets_on_fixed_runs():
 
     goals = [(goal["value"], goal["met"]) for goal in bench_ppo.targets(summaries)]
     assert goals == [
-        ("10/11", False),  # one jaxrl seed at 400
+        ("18/19", False),  # one jaxrl seed at 400
         (3.0, True),
         (5.0, True),
         (2.0, True),
         (1.5, True),
+        (2.5, False),
         (1.5, True),
     ]
     section = {
@@ -111,6 +113,10 @@ def test_sb3_ratios_leave_out_compile_because_sb3_compiles_nothing():
     assert row["speedup"] == 30.0 and row["process_speedup"] == 16.0
     assert row["throughput"] == 0.5
     assert row["compile_speedup"] is None and row["compile_cpu_speedup"] is None
+
+
+def test_seed_devices_split_the_seeds_evenly_over_at_most_one_device_per_core():
+    assert [bench_ppo.seed_devices(cores) for cores in (1, 2, 3, 4, 6, 16)] == [1, 2, 2, 4, 4, 8]
 
 
 def test_targets_are_not_applicable_without_runs():
