@@ -1,0 +1,31 @@
+"""`compile_program`: its compile levels give the program's results, and a bad level is a
+one-line error before anything compiles."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl.compilation import compile_program
+
+
+def _program(x):
+    def body(carry, _):
+        return jnp.tanh(carry @ x) + jnp.sin(carry), jnp.sum(carry)
+
+    return jax.lax.scan(body, jnp.ones(x.shape[0]), None, 16)
+
+
+@pytest.mark.parametrize("level", [True, False, "fast", "fastest"])
+def test_every_compile_level_computes_the_program(level):
+    x = jax.random.normal(jax.random.key(0), (8, 8)) / 4
+    expected = jax.jit(_program)(x)
+    compiled, times = compile_program(_program, x, fast_compile=level)
+    for got, want in zip(jax.tree.leaves(compiled(x)), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+    assert times.trace_s > 0 and times.compile_s > 0
+
+
+def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
+    with pytest.raises(ValueError, match="use True, False, 'fast' or 'fastest'"):
+        compile_program(_program, jnp.eye(2), fast_compile="turbo")
