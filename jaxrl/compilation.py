@@ -16,7 +16,7 @@ CPU_FAST_COMPILE_OPTIONS = {
     "xla_cpu_opt_preset": "CPU_OPT_PRESET_FAST_COMPILE",
 }
 # XLA's older loop emitters instead of its fusion emitters: on CartPole PPO (`jaxrl bench ppo
-# --contestants jaxrl jaxrl_fastest_compile`) compile ~35% shorter, run ~1.6x longer, half the
+# --contestants jaxrl jaxrl_fastest_compile`) compile ~35% shorter, run 1.6-1.7x longer, half the
 # peak memory. For programs whose run is short next to their compile.
 CPU_FASTEST_COMPILE_OPTIONS = {**CPU_FAST_COMPILE_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 _CPU_OPTIONS = {
