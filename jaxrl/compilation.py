@@ -41,7 +41,8 @@ def compile_program(
     """`jax.jit(fn)` lowered and compiled for `example_args`' shapes, with its timings.
 
     Args:
-        fn: a pure function (e.g. `train` or `jax.vmap(train)`).
+        fn: a pure function (e.g. `train` or `jax.vmap(train)`), or one already jitted (e.g.
+            with shardings, as `jaxrl.distributed.sharded_vmap` returns), lowered as it is.
         *example_args: arguments whose shapes and dtypes the program is compiled for.
         fast_compile: on the CPU, True or "fast" compiles with `CPU_FAST_COMPILE_OPTIONS`
             (shorter compile, same run time), "fastest" with `CPU_FASTEST_COMPILE_OPTIONS`
@@ -51,12 +52,18 @@ def compile_program(
     Returns:
         The compiled program (call it with arguments of the same shapes) and its compile times.
     """
-    if fast_compile not in _CPU_OPTIONS:
+    if not isinstance(fast_compile, (bool, str)) or fast_compile not in _CPU_OPTIONS:
         raise ValueError(f"fast_compile={fast_compile!r}: use True, False, 'fast' or 'fastest'.")
     start = time.perf_counter()
-    lowered = jax.jit(fn).lower(*example_args)
+    lowered = lower(fn, *example_args)
     traced = time.perf_counter()
     options = _CPU_OPTIONS[fast_compile] if jax.default_backend() == "cpu" else {}
     compiled = lowered.compile(compiler_options=options)
     done = time.perf_counter()
     return compiled, CompileTimes(trace_s=traced - start, compile_s=done - traced)
+
+
+def lower(fn: Callable[..., Any], *example_args: Any) -> Any:
+    """`fn` lowered for `example_args`: as it is when already jitted, else through `jax.jit`."""
+    jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
+    return jitted.lower(*example_args)

@@ -26,6 +26,14 @@ def test_every_compile_level_computes_the_program(level):
     assert times.trace_s > 0 and times.compile_s > 0
 
 
+def test_an_already_jitted_program_is_compiled_as_it_is():
+    x = jnp.eye(4) / 2
+    expected = jax.jit(_program)(x)
+    compiled, _ = compile_program(jax.jit(_program), x, fast_compile="fastest")
+    for got, want in zip(jax.tree.leaves(compiled(x)), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
 def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
     with pytest.raises(ValueError, match="use True, False, 'fast' or 'fastest'"):
         compile_program(_program, jnp.eye(2), fast_compile="turbo")

@@ -92,14 +92,13 @@ class Clock:
 def compile_for(fn: Callable[..., Any], *example_args: Any, quick: bool = False) -> tuple[Any, Any]:
     """`jaxrl.compilation.compile_program` (the CPU fast-compile options), or with
     `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its `CompileTimes`."""
-    import jax
 
-    from jaxrl.compilation import CompileTimes, compile_program
+    from jaxrl.compilation import CompileTimes, compile_program, lower
 
     if not quick:
         return compile_program(fn, *example_args)
     start = time.perf_counter()
-    lowered = jax.jit(fn).lower(*example_args)
+    lowered = lower(fn, *example_args)
     traced = time.perf_counter()
     compiled = lowered.compile(compiler_options=QUICK_COMPILER_OPTIONS)
     return compiled, CompileTimes(trace_s=traced - start, compile_s=time.perf_counter() - traced)

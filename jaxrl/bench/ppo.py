@@ -301,7 +301,7 @@ def train_jaxrl(
 
     from jaxrl import envs
     from jaxrl.agents import ppo
-    from jaxrl.compilation import CPU_FAST_COMPILE_OPTIONS, compile_program
+    from jaxrl.compilation import compile_program
 
     clock.mark("imported")
     env, env_params = envs.make(ENV_ID)
@@ -313,23 +313,20 @@ def train_jaxrl(
     if quick:
         config = harness.quick_ppo_config(config, config.total_timesteps)
     num_seeds = NUM_SEEDS_VMAPPED if name in MULTI_SEED else 1
-    train = ppo.make_train(config, env, env_params)
-    key = jax.random.key(seed)
+    single_train = ppo.make_train(config, env, env_params)
+    train, key = single_train, jax.random.key(seed)
     if num_seeds > 1:
-        train, key = jax.vmap(train), jax.random.split(key, num_seeds)
+        train, key = jax.vmap(single_train), jax.random.split(key, num_seeds)
 
     clock.mark("jit")
     if name == "jaxrl_8_seeds_all_cores":
         from jaxrl import distributed
 
-        program = distributed.sharded_vmap(ppo.make_train(config, env, env_params))
-        lowered = program.lower(key, None)
-        clock.mark("traced")
-        options = {} if jax.default_backend() != "cpu" else CPU_FAST_COMPILE_OPTIONS
-        compiled_program = lowered.compile(compiler_options=_compiler_options(options, quick))
+        program = distributed.sharded_vmap(single_train)
+        compiled_program, times = harness.compile_for(program, key, None, quick=quick)
         compiled = lambda keys: compiled_program(keys, None)
         clock.mark("compiled")
-        trace_s, compile_s = clock.wall("jit", "traced"), clock.wall("traced", "compiled")
+        trace_s, compile_s = times.trace_s, times.compile_s
     elif name == "jaxrl_fastest_compile" and not quick:
         compiled, times = compile_program(train, key, fast_compile="fastest")
         clock.mark("compiled")
@@ -418,11 +415,6 @@ def train_rejax(
         },
         curve=curve,
     )
-
-
-def _compiler_options(options: dict[str, Any], quick: bool) -> dict[str, Any]:
-    """`options`, or `harness.QUICK_COMPILER_OPTIONS` in a `--quick` smoke run."""
-    return dict(harness.QUICK_COMPILER_OPTIONS) if quick else options
 
 
 def run_child(
