@@ -17,11 +17,14 @@ Run folder (every file written atomically, temp file + rename):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -299,17 +302,20 @@ class Driver:
                     next_runner, metrics = compiled(runner, self.hyperparams)
                     metrics = gather(metrics)  # blocks until the chunk is done
                     chunk_end = self.wall_s(state)
-                    runner = next_runner
-                    new_rows = metric_rows(metrics, state.update, chunk_start, chunk_end)
-                    state.rows.extend(new_rows)
-                    state.update += spec.chunk_updates
-                    bar.advance(spec.chunk_updates, new_rows[-1], chunk_end - chunk_start)
-                    if (
-                        state.update % spec.checkpoint_every == 0
-                        or state.update == config.num_updates
-                    ):
-                        self.save(runner, state)
-                        last_saved = state.update
+                    # The chunk's runner, rows and update count change together: a Ctrl-C
+                    # here would otherwise checkpoint a runner an update ahead of its rows.
+                    with interrupts_deferred():
+                        runner = next_runner
+                        new_rows = metric_rows(metrics, state.update, chunk_start, chunk_end)
+                        state.rows.extend(new_rows)
+                        state.update += spec.chunk_updates
+                        bar.advance(spec.chunk_updates, new_rows[-1], chunk_end - chunk_start)
+                        if (
+                            state.update % spec.checkpoint_every == 0
+                            or state.update == config.num_updates
+                        ):
+                            self.save(runner, state)
+                            last_saved = state.update
                     if self.on_chunk is not None:
                         self.on_chunk(state.update)
         except KeyboardInterrupt:
@@ -458,3 +464,22 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     except ValueError as error:
         raise UsageError(f"{path} is damaged ({error}); restore it or start a new run.") from None
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Within the block a SIGINT is held back, then raised as KeyboardInterrupt when it ends.
+
+    In the main thread only (elsewhere Python delivers no signals, and the block runs as is).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

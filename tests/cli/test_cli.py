@@ -326,3 +326,16 @@ def test_two_processes_train_as_one_with_the_distributed_flags(trained_run, cli_
     for got, want in zip(jax.tree.leaves(two), jax.tree.leaves(one), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert read_rows(run)[-1]["env_steps"] == read_rows(trained_run)[-1]["env_steps"]
+
+
+def test_a_ctrl_c_during_a_chunks_commit_is_raised_after_it():
+    from jaxrl.cli.training import interrupts_deferred
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal has arrived; the block still runs to its end
+            steps.append("committed")
+    assert steps == ["committed"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
