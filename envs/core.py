@@ -233,15 +233,24 @@ class Environment(Generic[StateT, ParamsT]):
         # Envs that reset are ranked 0, 1, ...; rank r takes pool entry r % pool_size of pool
         # number r // pool_size. The pool is scattered into the envs that take it: each drawn
         # state is read once (a gather would fuse the pool's hash into every env's read).
-        reset_rank = jnp.cumsum(done.astype(jnp.int32)) - 1
+        reset_rank = numerics.running_count(done) - 1
         env_index = jnp.arange(num_envs, dtype=jnp.int32)
         num_resets = reset_rank[-1] + 1
 
         def fill_from_pool(pool_index, obs_and_state):
             # Small pools (a few envs, as in PPO's rollouts) hash JAX's way: the fused hash's
             # speed is worth its compile time only across many envs.
-            with numerics.fused_hashes(pool_size >= FUSED_POOL_SIZE):
-                pool_keys = numerics.split(key_reset, pool_size, stream=pool_index)
+            fused = pool_size >= FUSED_POOL_SIZE
+            with numerics.fused_hashes(fused):
+                # The barriers store the key and the pool's keys once: without them XLA fuses
+                # their hashes into each drawn value, several hashes per value (~10x the work).
+                pool_keys = numerics.split(
+                    jax.lax.optimization_barrier(key_reset) if fused else key_reset,
+                    pool_size,
+                    stream=pool_index,
+                )
+                if fused:
+                    pool_keys = jax.lax.optimization_barrier(pool_keys)
                 pool = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
             # The env index of ranks pool_index * pool_size, ...; num_envs (dropped) past the
             # last env that resets.

@@ -179,16 +179,34 @@ class GymnasiumEnv(gymnasium.Env):
         return np.asarray(self._render(self._packed))
 
 
+def _segments(**sizes: int) -> dict[str, slice]:
+    """Consecutive slices of a flat array, one per named part, in the order given."""
+    segments, start = {}, 0
+    for name, size in sizes.items():
+        segments[name] = slice(start, start + size)
+        start += size
+    return segments
+
+
 def _bits(x: jax.Array) -> jax.Array:
     """A 32-bit array's bits as uint32 (exact)."""
     return jax.lax.bitcast_convert_type(x, jnp.uint32)
 
 
 def _uint32_packer(example: Any):
-    """`pack(tree) -> uint32[K]` and its inverse for trees shaped like `example` (bit-exact).
+    """`pack(tree) -> uint32[K]` and its inverse for trees shaped like `example` (bit-exact)."""
+    return _packer(example, jnp.uint32)
 
-    Leaves of 32-bit dtypes are bitcast, booleans widened, PRNG keys stored as their key data.
+
+def _packer(example: Any, container: Any):
+    """`pack(tree) -> container[K]` and its inverse for trees shaped like `example` (bit-exact).
+
+    `container` is a 32-bit dtype (uint32 or float32). Leaves of that dtype are stored as they
+    are, other 32-bit leaves bitcast, booleans as 0 or 1, PRNG keys as their key data (bitcast).
+    Storing leaves of the container's own dtype unconverted lets XLA write them straight into
+    the packed array: a bitcast between dtypes is a kernel of its own on the CPU.
     """
+    container = jnp.dtype(container)
     leaves, treedef = jax.tree.flatten(example)
     layouts = []
     for leaf in leaves:
@@ -200,17 +218,19 @@ def _uint32_packer(example: Any):
         else:
             raise ValueError(f"cannot pack a {leaf.dtype} state leaf; use 32-bit or bool leaves.")
 
-    def to_uint32(leaf, layout):
-        kind = layout[0]
-        if kind == "key":
-            return jnp.ravel(jax.random.key_data(leaf)).astype(jnp.uint32)
-        if kind == jnp.bool_:
-            return jnp.ravel(leaf).astype(jnp.uint32)
-        return jnp.ravel(jax.lax.bitcast_convert_type(leaf, jnp.uint32))
+    def to_container(leaf):
+        if leaf.dtype == jnp.bool_:
+            return jnp.ravel(leaf).astype(container)
+        if leaf.dtype == container:
+            return jnp.ravel(leaf)
+        return jnp.ravel(jax.lax.bitcast_convert_type(leaf, container))
 
     def pack(tree):
-        flat = jax.tree.leaves(tree)
-        return jnp.concatenate([to_uint32(x, lay) for x, lay in zip(flat, layouts, strict=True)])
+        flat = [
+            jax.random.key_data(leaf) if layout[0] == "key" else leaf
+            for leaf, layout in zip(jax.tree.leaves(tree), layouts, strict=True)
+        ]
+        return jnp.concatenate([to_container(leaf) for leaf in flat])
 
     def unpack(array):
         out, start = [], 0
@@ -218,9 +238,13 @@ def _uint32_packer(example: Any):
             part = array[start : start + size].reshape(stored_shape)
             start += size
             if kind == "key":
+                if container != jnp.uint32:
+                    part = jax.lax.bitcast_convert_type(part, jnp.uint32)
                 out.append(jax.random.wrap_key_data(part))
             elif kind == jnp.bool_:
-                out.append(part.astype(jnp.bool_))
+                out.append(part != 0)
+            elif kind == container:
+                out.append(part)
             else:
                 out.append(jax.lax.bitcast_convert_type(part, kind))
         return jax.tree.unflatten(treedef, out)
@@ -257,45 +281,93 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._action_dtype = np.dtype(self._env.action_space(self._params).dtype)
-        self._key = None
-        self._state = None
         env, env_params, num = self._env, self._params, self.num_envs
+        obs_dtype = np.dtype(self.single_observation_space.dtype)
+        if obs_dtype.itemsize != 4:
+            raise ValueError(f"{env_id}: the vector adapter packs 32-bit observations only.")
+        obs_size = num * int(np.prod(self.single_observation_space.shape))
+        # What a step returns lies in one flat float32 array, each part contiguous (so each is a
+        # NumPy view on the CPU, no strided copy): [obs | final obs | reward | terminated |
+        # truncated | key | state]. The key and state, the carry, go back in as the same array.
+        # Each argument and result of a jitted call costs microseconds of dispatch: this call
+        # has two arguments and one result where a pytree of state leaves had twenty.
+        self._segments = _segments(
+            obs=obs_size, final_obs=obs_size, reward=num, terminated=num, truncated=num
+        )
+        header = self._segments["truncated"].stop
+        carry_shape = jax.eval_shape(
+            lambda key: (jax.random.key_data(key), env.reset_batch(key, num, env_params)[1]),
+            jax.random.key(0),
+        )
+        # float32, the dtype of most observations and state leaves: those go in unconverted.
+        pack_outputs, _ = _packer(
+            jax.eval_shape(
+                lambda: (
+                    jnp.zeros(obs_size, obs_dtype),
+                    jnp.zeros(obs_size, obs_dtype),
+                    jnp.zeros(num, jnp.float32),
+                    jnp.zeros(num, bool),
+                    jnp.zeros(num, bool),
+                )
+            ),
+            jnp.float32,
+        )
+        pack_carry, unpack_carry = _packer(carry_shape, jnp.float32)
 
-        def reset(key):
-            key, key_reset = numerics.split(key, 2)
+        def pack(obs, final_obs, reward, terminated, truncated, key_data, state):
+            outputs = (obs.astype(obs_dtype).ravel(), final_obs.astype(obs_dtype).ravel())
+            outputs += (reward.astype(jnp.float32), terminated, truncated)
+            return jnp.concatenate([pack_outputs(outputs), pack_carry((key_data, state))])
+
+        def reset(key_data):
+            # Raw key data, not a typed key: a typed key costs Python work on every call.
+            key, key_reset = numerics.split(jax.random.wrap_key_data(key_data), 2)
             obs, state = env.reset_batch(key_reset, num, env_params)
-            return obs, state, key
+            zeros, falses = jnp.zeros(num, jnp.float32), jnp.zeros(num, bool)
+            return pack(obs, obs, zeros, falses, falses, jax.random.key_data(key), state)
 
-        def step(key, state, actions):
-            key, key_step = numerics.split(key, 2)
+        def step(packed, actions):
+            key_data, state = unpack_carry(packed[header:])
+            key, key_step = numerics.split(jax.random.wrap_key_data(key_data), 2)
             obs, state, reward, terminated, truncated, info = env.step_batch(
                 key_step, state, actions, env_params
             )
-            # Separate contiguous outputs: on the CPU each reaches NumPy without a copy, while
-            # slicing one packed array costs strided copies (~100 us at 4096 envs).
-            return (
-                (obs, info["final_observation"], reward, terminated, truncated),
-                state,
-                key,
+            final_obs = info["final_observation"]
+            return pack(
+                obs, final_obs, reward, terminated, truncated, jax.random.key_data(key), state
             )
 
         self._reset = jax.jit(reset)
+        self._reset_from_packed = jax.jit(lambda packed: reset(unpack_carry(packed[header:])[0]))
         self._step = jax.jit(step)
         self._render = jax.jit(
-            lambda state: env.render(jax.tree.map(lambda x: x[0], state), env_params)
+            lambda packed: env.render(
+                jax.tree.map(lambda x: x[0], unpack_carry(packed[header:])[1]), env_params
+            )
+        )
+        self._packed = None
+
+    def _part(self, fetched: np.ndarray, name: str, dtype: Any) -> np.ndarray:
+        """A view of one part of the fetched packed array, in `dtype`, batch axis first."""
+        part = fetched[self._segments[name]].view(dtype)
+        return part if name not in ("obs", "final_obs") else part.reshape(
+            (self.num_envs,) + self.single_observation_space.shape
         )
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         if isinstance(seed, (list, tuple)):
             seed = seed[0] if seed else None
         super().reset(seed=seed)
-        if seed is not None or self._key is None:
-            self._key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
-        obs, self._state, self._key = self._reset(self._key)
-        return np.asarray(obs, self.single_observation_space.dtype), {}
+        if seed is not None or self._packed is None:
+            key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
+            self._packed = self._reset(jax.random.key_data(key))
+        else:  # continue the key stream the steps carried
+            self._packed = self._reset_from_packed(self._packed)
+        fetched = np.asarray(self._packed)
+        return np.array(self._part(fetched, "obs", self.single_observation_space.dtype)), {}
 
     def step(self, actions):
-        if self._state is None:
+        if self._packed is None:
             raise RuntimeError("Call reset() before step().")
         actions = np.asarray(actions)
         expected = (self.num_envs,) + self.single_action_space.shape
@@ -303,19 +375,22 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"actions of shape {actions.shape}; expected {expected}.")
         # The dtype jit would convert to anyway (int32/float32 without x64), here in NumPy.
         actions = actions.astype(self._action_dtype, copy=False)
-        outputs, self._state, self._key = self._step(self._key, self._state, actions)
-        obs, final_obs, rewards, terminations, truncations = (np.asarray(x) for x in outputs)
+        self._packed = self._step(self._packed, actions)
+        # A read-only view of the result on the CPU; what is returned is copied out of it, as
+        # callers may write in place.
+        fetched = np.asarray(self._packed)
         dtype = self.single_observation_space.dtype
+        terminations = fetched[self._segments["terminated"]] != 0
+        truncations = fetched[self._segments["truncated"]] != 0
         ended = terminations | truncations
         infos = {}
         if ended.any():
-            infos = {"final_obs": np.array(final_obs, dtype), "_final_obs": ended}
-        # Copies: NumPy views of JAX buffers are read-only, and callers may write in place.
+            infos = {"final_obs": np.array(self._part(fetched, "final_obs", dtype)), "_final_obs": ended}
         return (
-            np.array(obs, dtype),
-            np.array(rewards),
-            np.array(terminations),
-            np.array(truncations),
+            np.array(self._part(fetched, "obs", dtype)),
+            np.array(self._part(fetched, "reward", np.float32)),
+            terminations,
+            truncations,
             infos,
         )
 
@@ -323,9 +398,9 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         """The first env's frame (`rgb_array`)."""
         if self.render_mode != "rgb_array":
             return None
-        if self._state is None:
+        if self._packed is None:
             raise RuntimeError("Call reset() before render().")
-        return np.asarray(self._render(self._state))
+        return np.asarray(self._render(self._packed))
 
 
 def register_gymnasium_envs() -> list[str]:

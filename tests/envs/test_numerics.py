@@ -151,3 +151,13 @@ def test_fused_hashes_off_gives_jax_own_draws():
 def test_uniform_rejects_batches_with_a_one_line_error():
     with pytest.raises(ValueError, match="jax.random.uniform for batches"):
         numerics.uniform(jax.random.key(0), (numerics.MAX_UNIFORM_VALUES + 1,))
+
+
+@pytest.mark.parametrize("size", [1, 7, 1023, 1024, 1057, 4096, 70_000])
+@pytest.mark.parametrize("density", [0.0, 0.03, 0.5, 1.0])
+def test_running_count_equals_cumsum(size, density):
+    mask = np.random.default_rng(size).random(size) < density
+    expected = np.cumsum(mask).astype(np.int32)
+    counted = jax.jit(numerics.running_count)(jnp.asarray(mask))
+    assert counted.dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(counted), expected)
