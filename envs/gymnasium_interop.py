@@ -344,6 +344,7 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             lambda packed: reset(unpack_carry(packed[header:])[0]), compiler_options=options
         )
         self._step = jax.jit(step, compiler_options=options)
+        self._unpack_carry = lambda packed: unpack_carry(packed[header:])  # for tests
         self._render = jax.jit(
             lambda packed: env.render(
                 jax.tree.map(lambda x: x[0], unpack_carry(packed[header:])[1]), env_params

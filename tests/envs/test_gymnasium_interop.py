@@ -192,6 +192,48 @@ def test_vector_env_same_step_autoreset_puts_final_obs_in_infos():
     assert ended_any
 
 
+@pytest.mark.parametrize(
+    "env_id, num_envs, max_steps",
+    [("CartPole-v1", 2048, 3), ("MountainCar-v0", 5, None), ("Pendulum-v1", 1030, 4)],
+)
+def test_vector_env_returns_what_step_batch_computes(env_id, num_envs, max_steps):
+    """Bit for bit the native batch step from the same key and state, through the packed
+    array: large batches (fused reset pools, overflowing when every env truncates at once)
+    and a small one."""
+    import jax
+
+    vec = gymnasium_interop.GymnasiumVectorEnv(
+        env_id, num_envs=num_envs, max_episode_steps=max_steps
+    )
+    vec.reset(seed=3)
+    vec.action_space.seed(0)
+    env, params = vec._env, vec._params
+    native_step = jax.jit(lambda key, state, actions: env.step_batch(key, state, actions, params))
+    key_data, state = vec._unpack_carry(vec._packed)
+    all_ended_at_once = False
+    for _ in range(6):
+        actions = vec.action_space.sample()
+        key, key_step = envs.numerics.split(jax.random.wrap_key_data(key_data), 2)
+        native = native_step(key_step, state, actions.astype(vec._action_dtype))
+        native_obs, state, native_reward, native_terminated, native_truncated, info = native
+        key_data = jax.random.key_data(key)
+        obs, reward, terminated, truncated, infos = vec.step(actions)
+        np.testing.assert_array_equal(obs, np.asarray(native_obs))
+        np.testing.assert_array_equal(reward, np.asarray(native_reward))
+        np.testing.assert_array_equal(terminated, np.asarray(native_terminated))
+        np.testing.assert_array_equal(truncated, np.asarray(native_truncated))
+        ended = terminated | truncated
+        all_ended_at_once |= bool(ended.all())
+        if ended.any():
+            np.testing.assert_array_equal(
+                infos["final_obs"][ended], np.asarray(info["final_observation"])[ended]
+            )
+        for array in (obs, reward, terminated, truncated):
+            assert array.flags.writeable  # callers may write in place
+    # With a time limit every env ends at the same step: more resets than one pool holds.
+    assert all_ended_at_once == (max_steps is not None)
+
+
 def test_vector_env_honours_max_episode_steps_and_rejects_bad_actions():
     vec = gym.make_vec(
         "jaxrl/Pendulum-v1",
