@@ -209,6 +209,7 @@ def _unit_float(word: jax.Array) -> jax.Array:
 #: past float32's exact integers, `jnp.cumsum`).
 RUNNING_COUNT_MIN_SIZE = 1024
 _RUNNING_COUNT_WIDTH = 32
+_RUNNING_COUNT_MAX_TRIANGLE = 128
 
 
 def running_count(mask: jax.Array) -> jax.Array:
@@ -217,8 +218,9 @@ def running_count(mask: jax.Array) -> jax.Array:
     XLA's CPU backend lowers `cumsum` to a reduce-window, several times slower than the
     element-wise work around it. From `RUNNING_COUNT_MIN_SIZE` elements the mask is split into
     rows of 32, counted within each row by a product with an upper-triangular matrix of ones,
-    and offset by the exclusive count of the rows before it (a product with a strictly
-    lower-triangular one). Exact: every partial sum is an integer below 2**24.
+    and offset by the running count of the row totals (the same way again for long ones, a
+    product with a strictly lower-triangular matrix for up to 128 rows). Exact: every partial
+    sum is an integer below 2**24.
 
     Args:
         mask: `[n]` bool.
@@ -229,14 +231,23 @@ def running_count(mask: jax.Array) -> jax.Array:
     size = mask.shape[0]
     if size < RUNNING_COUNT_MIN_SIZE or size >= 2**24:
         return jnp.cumsum(mask.astype(jnp.int32))
+    return _running_sum(mask.astype(jnp.float32)).astype(jnp.int32)
+
+
+def _running_sum(values: jax.Array) -> jax.Array:
+    """Inclusive running sum of a 1-D float32 array of small integers (exact below 2**24)."""
+    size = values.shape[0]
     width = _RUNNING_COUNT_WIDTH
     rows = -(-size // width)
-    padded = jnp.pad(mask.astype(jnp.float32), (0, rows * width - size)).reshape(rows, width)
+    padded = jnp.pad(values, (0, rows * width - size)).reshape(rows, width)
     # NumPy constants are embedded as literals; jnp.triu would be rebuilt on every call.
     within_row = padded @ np.triu(np.ones((width, width), np.float32))
-    rows_before = np.tril(np.ones((rows, rows), np.float32), -1) @ within_row[:, -1]
-    counts = within_row + rows_before[:, None]
-    return counts.reshape(-1)[:size].astype(jnp.int32)
+    row_totals = within_row[:, -1]
+    if rows <= _RUNNING_COUNT_MAX_TRIANGLE:
+        rows_before = np.tril(np.ones((rows, rows), np.float32), -1) @ row_totals
+    else:
+        rows_before = _running_sum(row_totals) - row_totals
+    return (within_row + rows_before[:, None]).reshape(-1)[:size]
 
 
 # Cephes' sinf/cosf: pi/4 in three parts for the reduction, minimax polynomials on [-pi/4, pi/4].
