@@ -42,6 +42,10 @@ NAMESPACE = "jaxrl"
 #: of each kernel to another core and waiting for it cost more than the work (CartPole at 4096
 #: envs: ~220 us a step with the split, ~135 us without, on a 2-core VM).
 PER_CALL_CPU_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner"}
+#: Up to this many envs the vector adapter's key and state travel inside its one packed result
+#: (dispatch dominates); past it they stay separate device arrays (copying them dominates: at
+#: 65536 CartPole envs the packed carry ran ~1.5x slower).
+PACKED_CARRY_MAX_ENVS = 16384
 
 
 def to_gymnasium_space(space: spaces.Space) -> gymnasium.Space:
@@ -292,15 +296,15 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"{env_id}: the vector adapter packs 32-bit observations only.")
         obs_size = num * int(np.prod(self.single_observation_space.shape))
         # What a step returns lies in one flat float32 array, each part contiguous (so each is a
-        # NumPy view on the CPU, no strided copy): [obs | final obs | reward | flags | key |
-        # state], the flags being terminated then truncated as bytes, four to a word. The key
-        # and state, the carry, go back in as the same array. Each argument and result of a
-        # jitted call costs microseconds of dispatch: this call has two arguments and one
-        # result where a pytree of state leaves had twenty.
+        # NumPy view on the CPU, no strided copy): [obs | final obs | reward | flags], the flags
+        # being terminated then truncated as bytes, four to a word. Each argument and result of
+        # a jitted call costs microseconds of dispatch, so up to `PACKED_CARRY_MAX_ENVS` envs
+        # the carry (key and state) rides at the end of the same array, which goes back in as
+        # the step's argument: two arguments and one result where a pytree of state leaves had
+        # twenty. Past that, copying the state into the array costs more than its dispatch
+        # saves, and the carry stays a pytree of device arrays.
         flag_words = -(-2 * num // 4)
-        self._segments = _segments(
-            obs=obs_size, final_obs=obs_size, reward=num, flags=flag_words
-        )
+        self._segments = _segments(obs=obs_size, final_obs=obs_size, reward=num, flags=flag_words)
         header = self._segments["flags"].stop
         carry_shape = jax.eval_shape(
             lambda key: (jax.random.key_data(key), env.reset_batch(key, num, env_params)[1]),
@@ -308,49 +312,54 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         )
         # float32, the dtype of most observations and state leaves: those go in unconverted.
         pack_carry, unpack_carry = _packer(carry_shape, jnp.float32)
+        self._carry_packed = num <= PACKED_CARRY_MAX_ENVS
 
         def as_float32(x):
             x = x.astype(obs_dtype).ravel()
             return x if x.dtype == jnp.float32 else jax.lax.bitcast_convert_type(x, jnp.float32)
 
-        def pack(obs, final_obs, reward, terminated, truncated, key_data, state):
+        def pack(obs, final_obs, reward, terminated, truncated, carry):
             flags = jnp.concatenate([terminated, truncated]).astype(jnp.uint8)
             flags = jnp.pad(flags, (0, 4 * flag_words - 2 * num)).reshape(flag_words, 4)
             outputs = [as_float32(obs), as_float32(final_obs), reward.astype(jnp.float32)]
             outputs += [jax.lax.bitcast_convert_type(flags, jnp.float32)]
-            return jnp.concatenate(outputs + [pack_carry((key_data, state))])
+            if self._carry_packed:
+                return jnp.concatenate(outputs + [pack_carry(carry)])
+            return jnp.concatenate(outputs), carry
+
+        def carry_of(device):
+            """(key data, state) from what `reset` and `step` return."""
+            return unpack_carry(device[header:]) if self._carry_packed else device[1]
 
         def reset(key_data):
             # Raw key data, not a typed key: a typed key costs Python work on every call.
             key, key_reset = numerics.split(jax.random.wrap_key_data(key_data), 2)
             obs, state = env.reset_batch(key_reset, num, env_params)
             zeros, falses = jnp.zeros(num, jnp.float32), jnp.zeros(num, bool)
-            return pack(obs, obs, zeros, falses, falses, jax.random.key_data(key), state)
+            return pack(obs, obs, zeros, falses, falses, (jax.random.key_data(key), state))
 
-        def step(packed, actions):
-            key_data, state = unpack_carry(packed[header:])
+        def step(device, actions):
+            key_data, state = carry_of(device)
             key, key_step = numerics.split(jax.random.wrap_key_data(key_data), 2)
             obs, state, reward, terminated, truncated, info = env.step_batch(
                 key_step, state, actions, env_params
             )
             final_obs = info["final_observation"]
-            return pack(
-                obs, final_obs, reward, terminated, truncated, jax.random.key_data(key), state
-            )
+            carry = (jax.random.key_data(key), state)
+            return pack(obs, final_obs, reward, terminated, truncated, carry)
 
         options = PER_CALL_CPU_OPTIONS if jax.default_backend() == "cpu" else None
         self._reset = jax.jit(reset, compiler_options=options)
-        self._reset_from_packed = jax.jit(
-            lambda packed: reset(unpack_carry(packed[header:])[0]), compiler_options=options
+        self._reset_from_carry = jax.jit(
+            lambda device: reset(carry_of(device)[0]), compiler_options=options
         )
         self._step = jax.jit(step, compiler_options=options)
-        self._unpack_carry = lambda packed: unpack_carry(packed[header:])  # for tests
+        self._carry_of = carry_of  # for tests
         self._render = jax.jit(
-            lambda packed: env.render(
-                jax.tree.map(lambda x: x[0], unpack_carry(packed[header:])[1]), env_params
-            )
+            lambda device: env.render(jax.tree.map(lambda x: x[0], carry_of(device)[1]), env_params)
         )
-        self._packed = None
+        # What the last reset or step returned: the packed array, or it and the carry.
+        self._device = None
 
     def _part(self, fetched: np.ndarray, name: str, dtype: Any) -> np.ndarray:
         """A view of one part of the fetched packed array, in `dtype`, batch axis first."""
@@ -359,20 +368,23 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             (self.num_envs,) + self.single_observation_space.shape
         )
 
+    def _fetch(self) -> np.ndarray:
+        """The packed outputs of the last call, as a read-only NumPy view (a CPU buffer's own)."""
+        return np.asarray(self._device if self._carry_packed else self._device[0])
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         if isinstance(seed, (list, tuple)):
             seed = seed[0] if seed else None
         super().reset(seed=seed)
-        if seed is not None or self._packed is None:
+        if seed is not None or self._device is None:
             key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
-            self._packed = self._reset(jax.random.key_data(key))
+            self._device = self._reset(jax.random.key_data(key))
         else:  # continue the key stream the steps carried
-            self._packed = self._reset_from_packed(self._packed)
-        fetched = np.asarray(self._packed)
-        return np.array(self._part(fetched, "obs", self.single_observation_space.dtype)), {}
+            self._device = self._reset_from_carry(self._device)
+        return np.array(self._part(self._fetch(), "obs", self.single_observation_space.dtype)), {}
 
     def step(self, actions):
-        if self._packed is None:
+        if self._device is None:
             raise RuntimeError("Call reset() before step().")
         actions = np.asarray(actions)
         expected = (self.num_envs,) + self.single_action_space.shape
@@ -380,10 +392,9 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"actions of shape {actions.shape}; expected {expected}.")
         # The dtype jit would convert to anyway (int32/float32 without x64), here in NumPy.
         actions = actions.astype(self._action_dtype, copy=False)
-        self._packed = self._step(self._packed, actions)
-        # A read-only view of the result on the CPU; what is returned is copied out of it, as
-        # callers may write in place.
-        fetched = np.asarray(self._packed)
+        self._device = self._step(self._device, actions)
+        # What is returned is copied out of the read-only view, as callers may write in place.
+        fetched = self._fetch()
         dtype = self.single_observation_space.dtype
         flags = fetched[self._segments["flags"]].view(np.bool_)
         terminations = flags[: self.num_envs].copy()
@@ -405,9 +416,9 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         """The first env's frame (`rgb_array`)."""
         if self.render_mode != "rgb_array":
             return None
-        if self._packed is None:
+        if self._device is None:
             raise RuntimeError("Call reset() before render().")
-        return np.asarray(self._render(self._packed))
+        return np.asarray(self._render(self._device))
 
 
 def register_gymnasium_envs() -> list[str]:

@@ -193,23 +193,34 @@ def test_vector_env_same_step_autoreset_puts_final_obs_in_infos():
 
 
 @pytest.mark.parametrize(
-    "env_id, num_envs, max_steps",
-    [("CartPole-v1", 2048, 3), ("MountainCar-v0", 5, None), ("Pendulum-v1", 1030, 4)],
+    "env_id, num_envs, max_steps, carry_packed",
+    [
+        ("CartPole-v1", 2048, 3, True),
+        ("MountainCar-v0", 5, None, True),
+        ("Pendulum-v1", 1030, 4, True),
+        ("CartPole-v1", 1030, 3, False),
+        ("GridWorld-OpenRoom-v0", 7, None, False),
+    ],
 )
-def test_vector_env_returns_what_step_batch_computes(env_id, num_envs, max_steps):
+def test_vector_env_returns_what_step_batch_computes(
+    env_id, num_envs, max_steps, carry_packed, monkeypatch
+):
     """Bit for bit the native batch step from the same key and state, through the packed
     array: large batches (fused reset pools, overflowing when every env truncates at once)
-    and a small one."""
+    and small ones, with the carry packed in the result or kept apart (as for many envs)."""
     import jax
 
+    if not carry_packed:
+        monkeypatch.setattr(gymnasium_interop, "PACKED_CARRY_MAX_ENVS", num_envs - 1)
     vec = gymnasium_interop.GymnasiumVectorEnv(
         env_id, num_envs=num_envs, max_episode_steps=max_steps
     )
+    assert vec._carry_packed == carry_packed
     vec.reset(seed=3)
     vec.action_space.seed(0)
     env, params = vec._env, vec._params
     native_step = jax.jit(lambda key, state, actions: env.step_batch(key, state, actions, params))
-    key_data, state = vec._unpack_carry(vec._packed)
+    key_data, state = vec._carry_of(vec._device)
     all_ended_at_once = False
     for _ in range(6):
         actions = vec.action_space.sample()
