@@ -23,7 +23,9 @@ the step produced, as Gymnasium documents for that mode.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from typing import Any
 
 import gymnasium
@@ -319,10 +321,16 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             return x if x.dtype == jnp.float32 else jax.lax.bitcast_convert_type(x, jnp.float32)
 
         def pack(obs, final_obs, reward, terminated, truncated, carry):
-            flags = jnp.concatenate([terminated, truncated]).astype(jnp.uint8)
+            # Four flags a word, in memory order (a NumPy bool view reads them one by one),
+            # by shifts: XLA turns a uint8 -> float32 bitcast into a slow reduction.
+            flags = jnp.concatenate([terminated, truncated]).astype(jnp.uint32)
             flags = jnp.pad(flags, (0, 4 * flag_words - 2 * num)).reshape(flag_words, 4)
+            shifts = (0, 8, 16, 24) if sys.byteorder == "little" else (24, 16, 8, 0)
+            words = functools.reduce(
+                jnp.bitwise_or, [flags[:, i] << shift for i, shift in enumerate(shifts)]
+            )
             outputs = [as_float32(obs), as_float32(final_obs), reward.astype(jnp.float32)]
-            outputs += [jax.lax.bitcast_convert_type(flags, jnp.float32)]
+            outputs += [jax.lax.bitcast_convert_type(words, jnp.float32)]
             if self._carry_packed:
                 return jnp.concatenate(outputs + [pack_carry(carry)])
             return jnp.concatenate(outputs), carry
