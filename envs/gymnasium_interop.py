@@ -40,13 +40,13 @@ from jaxrl.envs import numerics, registry, spaces
 _NO_TIME_LIMIT = 2**31 - 1
 NAMESPACE = "jaxrl"
 #: XLA's CPU compiler splits large element-wise kernels across the cores of its thread pool.
-#: Inside a long compiled loop that pays; for one batch step per call it does not: handing half
-#: of each kernel to another core and waiting for it cost more than the work (CartPole at 4096
-#: envs: ~220 us a step with the split, ~135 us without, on a 2-core VM).
+#: For one batch step per call that does not pay: handing half of each kernel to another core
+#: and waiting for it cost more than the work (XLA's per-kernel profile of a CartPole step at
+#: 4096 envs on a 2-core VM; `jaxrl bench envs` gives the adapter's speed).
 PER_CALL_CPU_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner"}
 #: Up to this many envs the vector adapter's key and state travel inside its one packed result
-#: (dispatch dominates); past it they stay separate device arrays (copying them dominates: at
-#: 65536 CartPole envs the packed carry ran ~1.5x slower).
+#: (dispatch dominates); past it they stay separate device arrays (copying them dominates: see
+#: the README's env benchmark).
 PACKED_CARRY_MAX_ENVS = 16384
 
 
