@@ -372,8 +372,10 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
     def _part(self, fetched: np.ndarray, name: str, dtype: Any) -> np.ndarray:
         """A view of one part of the fetched packed array, in `dtype`, batch axis first."""
         part = fetched[self._segments[name]].view(dtype)
-        return part if name not in ("obs", "final_obs") else part.reshape(
-            (self.num_envs,) + self.single_observation_space.shape
+        return (
+            part
+            if name not in ("obs", "final_obs")
+            else part.reshape((self.num_envs,) + self.single_observation_space.shape)
         )
 
     def _fetch(self) -> np.ndarray:
