@@ -243,7 +243,7 @@ class Environment(Generic[StateT, ParamsT]):
             fused = pool_size >= FUSED_POOL_SIZE
             with numerics.fused_hashes(fused):
                 # The barriers store the key and the pool's keys once: without them XLA fuses
-                # their hashes into each drawn value, several hashes per value (~10x the work).
+                # their hashes into each drawn value, several hashes per value.
                 pool_keys = numerics.split(
                     jax.lax.optimization_barrier(key_reset) if fused else key_reset,
                     pool_size,
@@ -305,8 +305,11 @@ FUSED_POOL_SIZE = 64
 
 
 def default_reset_pool_size(num_envs: int) -> int:
-    """Initial states `step_batch` draws per step: all of them for small batches, 1/16 else."""
-    return num_envs if num_envs <= 64 else max(64, num_envs // 16)
+    """Initial states `step_batch` draws per step: all of them for batches up to
+    `FUSED_POOL_SIZE` envs (drawn JAX's way), 1/16 of them, at least `FUSED_POOL_SIZE`, else."""
+    if num_envs <= FUSED_POOL_SIZE:
+        return num_envs
+    return max(FUSED_POOL_SIZE, num_envs // 16)
 
 
 def _zero_episode_counters(state: StateT) -> StateT:
