@@ -314,7 +314,7 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         )
         # float32, the dtype of most observations and state leaves: those go in unconverted.
         pack_carry, unpack_carry = _packer(carry_shape, jnp.float32)
-        self._carry_packed = num <= PACKED_CARRY_MAX_ENVS
+        self._carry_packed = carry_packed = num <= PACKED_CARRY_MAX_ENVS
 
         def as_float32(x):
             x = x.astype(obs_dtype).ravel()
@@ -331,13 +331,13 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             )
             outputs = [as_float32(obs), as_float32(final_obs), reward.astype(jnp.float32)]
             outputs += [jax.lax.bitcast_convert_type(words, jnp.float32)]
-            if self._carry_packed:
+            if carry_packed:
                 return jnp.concatenate(outputs + [pack_carry(carry)])
             return jnp.concatenate(outputs), carry
 
         def carry_of(device):
             """(key data, state) from what `reset` and `step` return."""
-            return unpack_carry(device[header:]) if self._carry_packed else device[1]
+            return unpack_carry(device[header:]) if carry_packed else device[1]
 
         def reset(key_data):
             # Raw key data, not a typed key: a typed key costs Python work on every call.
