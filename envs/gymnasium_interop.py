@@ -94,7 +94,7 @@ class GymnasiumEnv(gymnasium.Env):
         carry_shape = jax.eval_shape(
             lambda key: (key, env.reset(key, env_params)[1]), jax.random.key(0)
         )
-        pack_carry, unpack_carry = _uint32_packer(carry_shape)
+        pack_carry, unpack_carry = _packer(carry_shape, jnp.uint32)
         obs_dtype = self.observation_space.dtype
         header = self._obs_size + 3
 
@@ -204,11 +204,6 @@ def _bits(x: jax.Array) -> jax.Array:
     return jax.lax.bitcast_convert_type(x, jnp.uint32)
 
 
-def _uint32_packer(example: Any):
-    """`pack(tree) -> uint32[K]` and its inverse for trees shaped like `example` (bit-exact)."""
-    return _packer(example, jnp.uint32)
-
-
 def _packer(example: Any, container: Any):
     """`pack(tree) -> container[K]` and its inverse for trees shaped like `example` (bit-exact).
 
@@ -295,7 +290,10 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         env, env_params, num = self._env, self._params, self.num_envs
         obs_dtype = np.dtype(self.single_observation_space.dtype)
         if obs_dtype.itemsize != 4:
-            raise ValueError(f"{env_id}: the vector adapter packs 32-bit observations only.")
+            raise ValueError(
+                f"{env_id}: {obs_dtype} observations; the vector adapter packs 32-bit ones "
+                "(give the env float32 or int32 observations)."
+            )
         obs_size = num * int(np.prod(self.single_observation_space.shape))
         # What a step returns lies in one flat float32 array, each part contiguous (so each is a
         # NumPy view on the CPU, no strided copy): [obs | final obs | reward | flags], the flags

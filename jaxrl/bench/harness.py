@@ -92,7 +92,6 @@ class Clock:
 def compile_for(fn: Callable[..., Any], *example_args: Any, quick: bool = False) -> tuple[Any, Any]:
     """`jaxrl.compilation.compile_program` (the CPU fast-compile options), or with
     `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its `CompileTimes`."""
-
     from jaxrl.compilation import CompileTimes, compile_program, lower
 
     if not quick:

@@ -280,3 +280,17 @@ def test_rgb_array_rendering_uses_the_envs_renderer(gym_id):
     )
     vec.reset(seed=0)
     assert vec.render().shape == frame.shape
+
+
+def test_vector_env_rejects_observations_it_cannot_pack(monkeypatch):
+    real = gymnasium_interop.to_gymnasium_space
+
+    def as_float64(space):
+        converted = real(space)
+        if isinstance(converted, gym.spaces.Box):
+            return gym.spaces.Box(converted.low, converted.high, dtype=np.float64)
+        return converted
+
+    monkeypatch.setattr(gymnasium_interop, "to_gymnasium_space", as_float64)
+    with pytest.raises(ValueError, match="float64 observations; the vector adapter packs 32-bit"):
+        gymnasium_interop.GymnasiumVectorEnv("CartPole-v1", num_envs=2)
