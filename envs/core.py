@@ -195,6 +195,7 @@ class Environment(Generic[StateT, ParamsT]):
         action: jax.Array,
         params: ParamsT | None = None,
         reset_pool_size: int | None = None,
+        reset_pool: tuple[jax.Array, StateT] | None = None,
     ) -> tuple[jax.Array, StateT, jax.Array, jax.Array, jax.Array, Info]:
         """Steps a batch of envs with one key, drawing reset noise only for the envs that reset.
 
@@ -210,22 +211,21 @@ class Environment(Generic[StateT, ParamsT]):
             params: shared params (not batched); `default_params` when None.
             reset_pool_size: initial states drawn per step (static). Default:
                 `num_envs` up to 64 envs, else `max(64, num_envs // 16)`.
+            reset_pool: `reset_pool(key, num_envs, params, reset_pool_size)` computed ahead,
+                e.g. for every step of a rollout at once (`jax.vmap` over the steps' keys):
+                the same result, bit for bit, with no random-number code in a scan's body.
 
         Returns:
             The same values as `jax.vmap(step)`, each with a leading `num_envs` axis.
         """
         params = self.default_params if params is None else params
         num_envs = action.shape[0]
-        pool_size = (
-            default_reset_pool_size(num_envs) if reset_pool_size is None else int(reset_pool_size)
-        )
-        pool_size = max(1, min(pool_size, num_envs))
+        pool_size = _pool_size(num_envs, reset_pool_size)
+        key_step, key_reset = self._step_and_reset_keys(key)
         if self.stochastic_step:
-            key_step, key_reset = numerics.split(key, 2)
             step_keys, key_axis = numerics.split(key_step, num_envs), 0
         else:
-            # step_env ignores its key: the one key goes to the reset noise, unsplit.
-            step_keys, key_axis, key_reset = key, None, key
+            step_keys, key_axis = key, None
         obs_step, state_step, reward, terminated, truncated, info = jax.vmap(
             self.step_without_reset, in_axes=(key_axis, 0, 0, None)
         )(step_keys, state, action, params)
@@ -237,21 +237,9 @@ class Environment(Generic[StateT, ParamsT]):
         env_index = jnp.arange(num_envs, dtype=jnp.int32)
         num_resets = reset_rank[-1] + 1
 
-        def fill_from_pool(pool_index, obs_and_state):
-            # Small pools (a few envs, as in PPO's rollouts) hash JAX's way: the fused hash's
-            # speed is worth its compile time only across many envs.
-            fused = pool_size >= FUSED_POOL_SIZE
-            with numerics.fused_hashes(fused):
-                # The barriers store the key and the pool's keys once: without them XLA fuses
-                # their hashes into each drawn value, several hashes per value.
-                pool_keys = numerics.split(
-                    jax.lax.optimization_barrier(key_reset) if fused else key_reset,
-                    pool_size,
-                    stream=pool_index,
-                )
-                if fused:
-                    pool_keys = jax.lax.optimization_barrier(pool_keys)
-                pool = jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
+        def fill_from_pool(pool_index, obs_and_state, pool=None):
+            if pool is None:
+                pool = self._draw_pool(key_reset, pool_index, pool_size, params)
             # The env index of ranks pool_index * pool_size, ...; num_envs (dropped) past the
             # last env that resets.
             slot = jnp.where(done, reset_rank - pool_index * pool_size, pool_size)
@@ -264,7 +252,9 @@ class Environment(Generic[StateT, ParamsT]):
                 pool,
             )
 
-        obs_and_state = fill_from_pool(0, (obs_step, state_step))
+        if reset_pool is not None:
+            _check_pool(reset_pool, pool_size)
+        obs_and_state = fill_from_pool(0, (obs_step, state_step), reset_pool)
         if pool_size < num_envs:
             _, obs_and_state = jax.lax.while_loop(
                 lambda carry: carry[0] * pool_size < num_resets,
@@ -273,6 +263,54 @@ class Environment(Generic[StateT, ParamsT]):
             )
         obs, state = obs_and_state
         return obs, state, reward, terminated, truncated, info
+
+    def reset_pool(
+        self,
+        key: jax.Array,
+        num_envs: int,
+        params: ParamsT | None = None,
+        reset_pool_size: int | None = None,
+    ) -> tuple[jax.Array, StateT]:
+        """The first initial states `step_batch(key, ...)` over `num_envs` envs hands out.
+
+        Pass the result as `step_batch`'s `reset_pool` to draw it ahead: a rollout draws all
+        its steps' pools in one batched call (`jax.vmap` over the steps' keys) instead of one
+        random-number loop per step, which is faster to compile and, for a few envs, to run.
+
+        Returns:
+            obs `[pool_size, ...]` and state with a leading `pool_size` axis, `pool_size` being
+            `step_batch`'s (`reset_pool_size`, or its default for `num_envs`).
+        """
+        params = self.default_params if params is None else params
+        _, key_reset = self._step_and_reset_keys(key)
+        return self._draw_pool(key_reset, 0, _pool_size(num_envs, reset_pool_size), params)
+
+    def _step_and_reset_keys(self, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """`step_batch`'s key for the dynamics and its key for the reset pools."""
+        if self.stochastic_step:
+            key_step, key_reset = numerics.split(key, 2)
+            return key_step, key_reset
+        # step_env ignores its key: the one key goes to the reset noise, unsplit.
+        return key, key
+
+    def _draw_pool(
+        self, key_reset: jax.Array, pool_index: jax.typing.ArrayLike, pool_size: int, params
+    ) -> tuple[jax.Array, StateT]:
+        """Reset pool number `pool_index`: `pool_size` fresh initial states."""
+        # Small pools (a few envs, as in PPO's rollouts) hash JAX's way: the fused hash's
+        # speed is worth its compile time only across many envs.
+        fused = pool_size >= FUSED_POOL_SIZE
+        with numerics.fused_hashes(fused):
+            # The barriers store the key and the pool's keys once: without them XLA fuses
+            # their hashes into each drawn value, several hashes per value.
+            pool_keys = numerics.split(
+                jax.lax.optimization_barrier(key_reset) if fused else key_reset,
+                pool_size,
+                stream=pool_index,
+            )
+            if fused:
+                pool_keys = jax.lax.optimization_barrier(pool_keys)
+            return jax.vmap(self.reset, in_axes=(0, None))(pool_keys, params)
 
     def step_without_reset(
         self, key: jax.Array, state: StateT, action: jax.typing.ArrayLike, params: ParamsT
@@ -310,6 +348,23 @@ def default_reset_pool_size(num_envs: int) -> int:
     if num_envs <= FUSED_POOL_SIZE:
         return num_envs
     return max(FUSED_POOL_SIZE, num_envs // 16)
+
+
+def _pool_size(num_envs: int, reset_pool_size: int | None) -> int:
+    pool_size = (
+        default_reset_pool_size(num_envs) if reset_pool_size is None else int(reset_pool_size)
+    )
+    return max(1, min(pool_size, num_envs))
+
+
+def _check_pool(reset_pool: tuple[jax.Array, Any], pool_size: int) -> None:
+    obs = reset_pool[0]
+    if obs.ndim == 0 or obs.shape[0] != pool_size:
+        raise ValueError(
+            f"reset_pool holds {obs.shape[:1]} initial states where step_batch draws "
+            f"{pool_size}: make it with env.reset_pool(key, num_envs, params, reset_pool_size) "
+            "for the same num_envs and reset_pool_size."
+        )
 
 
 def _zero_episode_counters(state: StateT) -> StateT:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.agents.ppo import Categorical, DiagGaussian, ppo_loss
+from jaxrl.agents.ppo import ActorCritic, Categorical, DiagGaussian, ppo_loss
 
 
 def _loss(ratios, advantages, values=None, targets=None, old_values=None):
@@ -97,3 +97,19 @@ def test_entropy_bonus_enters_with_its_coefficient(ent_coef):
         loss, info.policy_loss + 0.5 * info.value_loss - ent_coef * info.entropy, rtol=1e-6
     )
     np.testing.assert_allclose(info.entropy, 0.5 * math.log(2 * math.pi * math.e), rtol=1e-6)
+
+
+def test_sampling_from_noise_drawn_ahead_equals_sampling_from_the_key():
+    """`sample_with_noise(network.action_noise(key, ...))` is `sample(key)` bit for bit, and
+    the categorical draw is `jax.random.categorical`'s: a rollout may draw its noise ahead."""
+    logits = jax.random.normal(jax.random.key(0), (7, 3))
+    mean = jax.random.normal(jax.random.key(1), (7, 2))
+    gaussian = DiagGaussian(mean=mean, log_std=jnp.full((7, 2), -0.5))
+    for seed in range(5):
+        key = jax.random.key(seed)
+        drawn = Categorical(logits).sample(key)
+        np.testing.assert_array_equal(drawn, jax.random.categorical(key, logits))
+        noise = ActorCritic(action_dim=3, discrete=True).action_noise(key, (7,))
+        np.testing.assert_array_equal(Categorical(logits).sample_with_noise(noise), drawn)
+        noise = ActorCritic(action_dim=2, discrete=False).action_noise(key, (7,))
+        np.testing.assert_array_equal(gaussian.sample_with_noise(noise), gaussian.sample(key))

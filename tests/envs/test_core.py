@@ -146,6 +146,47 @@ def test_step_batch_transitions_equal_vmapped_step(env_id):
     np.testing.assert_allclose(np.asarray(obs)[going_on], np.asarray(obs_ref)[going_on], atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "env_id, num_envs, reset_pool_size",
+    [("CartPole-v1", 5, None), ("Pendulum-v1", 200, None), ("GridWorld-FourRooms-v0", 200, 8)],
+)
+def test_step_batch_with_a_reset_pool_drawn_ahead_is_bit_for_bit_the_same(
+    env_id, num_envs, reset_pool_size
+):
+    """`reset_pool(key, ...)` drawn ahead (vmapped over several steps' keys, as a rollout does)
+    and handed to `step_batch` gives exactly what `step_batch` draws itself: small pools, fused
+    pools, and pools that overflow (every env truncating at once) alike."""
+    env, params = envs.make(env_id)
+    state = _warm_batch(env, params, num_envs)
+    # Half the envs end now, so the pools are used (and the 8-state pool overflows).
+    ending = np.arange(num_envs) % 2 == 0
+    state = state.replace(time=jnp.where(ending, params.max_steps - 1, state.time))
+    actions = _random_actions(env, params, jax.random.key(5), num_envs)
+    keys = jax.random.split(jax.random.key(6), 3)
+
+    @jax.jit
+    def both(keys, state, actions):
+        pools = jax.vmap(lambda key: env.reset_pool(key, num_envs, params, reset_pool_size))(keys)
+        return [
+            (
+                env.step_batch(key, state, actions, params, reset_pool_size),
+                env.step_batch(key, state, actions, params, reset_pool_size, reset_pool=pool),
+            )
+            for key, pool in ((keys[i], _at(pools, i)) for i in range(len(keys)))
+        ]
+
+    for drawn_inside, drawn_ahead in both(keys, state, actions):
+        chex.assert_trees_all_equal(drawn_ahead, drawn_inside)
+
+
+def test_step_batch_rejects_a_reset_pool_of_the_wrong_size():
+    env, params = envs.make("CartPole-v1")
+    _, state = env.reset_batch(jax.random.key(0), 100, params)
+    pool = env.reset_pool(jax.random.key(1), 100, params, reset_pool_size=8)
+    with pytest.raises(ValueError, match="reset_pool holds"):
+        env.step_batch(jax.random.key(1), state, jnp.ones(100, jnp.int32), params, reset_pool=pool)
+
+
 def _reset_moments(obs):
     obs = np.asarray(obs, np.float64).reshape(obs.shape[0], -1)
     return obs.mean(0), obs.std(0)

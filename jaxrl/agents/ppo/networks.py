@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from jax.flatten_util import ravel_pytree
 
 # Normal initialisers with orthogonal init's gains (std = gain / sqrt(fan_in)). An orthogonal
 # init (a QR decomposition inside the program) deadlocked jaxlib 0.10's CPU backend under
@@ -29,8 +28,17 @@ class Categorical:
 
     logits: jax.Array
 
+    @staticmethod
+    def noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        """Standard Gumbel noise `[..., n]` for `sample_with_noise` (drawable ahead of time)."""
+        return jax.random.gumbel(key, shape, jnp.float32)
+
+    def sample_with_noise(self, noise: jax.Array) -> jax.Array:
+        """The Gumbel-max sample: `jax.random.categorical`'s draw for the noise's key."""
+        return jnp.argmax(noise + self.logits, axis=-1).astype(jnp.int32)
+
     def sample(self, key: jax.Array) -> jax.Array:
-        return jax.random.categorical(key, self.logits).astype(jnp.int32)
+        return self.sample_with_noise(self.noise(key, self.logits.shape))
 
     def mode(self) -> jax.Array:
         return jnp.argmax(self.logits, axis=-1).astype(jnp.int32)
@@ -51,9 +59,16 @@ class DiagGaussian:
     mean: jax.Array
     log_std: jax.Array
 
-    def sample(self, key: jax.Array) -> jax.Array:
-        noise = jax.random.normal(key, self.mean.shape, self.mean.dtype)
+    @staticmethod
+    def noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        """Standard normal noise `[..., action_dim]` for `sample_with_noise`."""
+        return jax.random.normal(key, shape, jnp.float32)
+
+    def sample_with_noise(self, noise: jax.Array) -> jax.Array:
         return self.mean + jnp.exp(self.log_std) * noise
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return self.sample_with_noise(self.noise(key, self.mean.shape))
 
     def mode(self) -> jax.Array:
         return self.mean
@@ -120,6 +135,12 @@ class ActorCritic(nn.Module):
             return Categorical(logits=out)
         return DiagGaussian(mean=out, log_std=jnp.broadcast_to(self.log_std, out.shape))
 
+    def action_noise(self, key: jax.Array, batch_shape: tuple[int, ...]) -> jax.Array:
+        """The noise the policy's `sample_with_noise` takes for a `batch_shape` of observations:
+        `[*batch_shape, action_dim]`, Gumbel (discrete) or standard normal (continuous)."""
+        distribution = Categorical if self.discrete else DiagGaussian
+        return distribution.noise(key, tuple(batch_shape) + (self.action_dim,))
+
     def value(self, obs: jax.Array) -> jax.Array:
         return self.value_head(self.critic_torso(self._flatten(obs)))[..., 0]
 
@@ -135,28 +156,50 @@ def flat_init_distribution(
 
     Equal in law to `network.init` (the same normal kernels, zero biases, constant log-std),
     but drawn with one random call instead of one per layer, which keeps compile time down.
+    Host-side NumPy only (no XLA computation), so it may also be called while tracing.
 
     Returns:
         mean `[P]`, scale `[P]` (float32 numpy) and `unravel`, mapping a flat `[P]` vector to
-        the network's params pytree.
+        the network's params pytree (static slices and reshapes).
     """
-    abstract = jax.eval_shape(network.init, jax.random.key(0), jnp.zeros(obs_shape, jnp.float32))
-    means, scales = {}, {}
-
-    def leaf_law(path, leaf):
+    abstract = jax.eval_shape(
+        network.init, jax.random.key(0), jax.ShapeDtypeStruct(obs_shape, jnp.float32)
+    )
+    paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(abstract)
+    means, scales, shapes = [], [], []
+    for path, leaf in paths_and_leaves:
         names = [getattr(entry, "key", "") for entry in path]
+        size = math.prod(leaf.shape)
         if names[-1] == "kernel":
             gain = {"policy_head": POLICY_GAIN, "value_head": VALUE_GAIN}.get(
                 names[-2], HIDDEN_GAIN
             )
-            return np.zeros(leaf.shape), np.full(leaf.shape, gain / math.sqrt(leaf.shape[0]))
-        if names[-1] == "log_std":
-            return np.full(leaf.shape, network.initial_log_std), np.zeros(leaf.shape)
-        return np.zeros(leaf.shape), np.zeros(leaf.shape)
+            mean, scale = 0.0, gain / math.sqrt(leaf.shape[0])
+        elif names[-1] == "log_std":
+            mean, scale = network.initial_log_std, 0.0
+        else:
+            mean, scale = 0.0, 0.0
+        means.append(np.full(size, mean, np.float32))
+        scales.append(np.full(size, scale, np.float32))
+        shapes.append(leaf.shape)
+    offsets = np.cumsum([0] + [math.prod(shape) for shape in shapes]).tolist()
 
-    laws = jax.tree_util.tree_map_with_path(leaf_law, abstract)
-    means = jax.tree.map(lambda law: law[0], laws, is_leaf=lambda x: isinstance(x, tuple))
-    scales = jax.tree.map(lambda law: law[1], laws, is_leaf=lambda x: isinstance(x, tuple))
-    flat_mean, unravel = ravel_pytree(jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), means))
-    flat_scale, _ = ravel_pytree(jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), scales))
-    return np.asarray(flat_mean), np.asarray(flat_scale), unravel
+    @jax.custom_vjp
+    def unravel(flat_params: jax.Array) -> Any:
+        leaves = [
+            flat_params[start:stop].reshape(shape)
+            for start, stop, shape in zip(offsets[:-1], offsets[1:], shapes, strict=True)
+        ]
+        return jax.tree.unflatten(treedef, leaves)
+
+    # The gradient of the slices, written as one concatenate: differentiated as it is, XLA
+    # sums one zero-padded `[P]` vector per leaf (a kernel costing ~40% of a minibatch step).
+    def unravel_forward(flat_params):
+        return unravel(flat_params), None
+
+    def unravel_backward(_, cotangents):
+        leaves = jax.tree.leaves(cotangents)
+        return (jnp.concatenate([leaf.reshape(-1) for leaf in leaves]),)
+
+    unravel.defvjp(unravel_forward, unravel_backward)
+    return np.concatenate(means), np.concatenate(scales), unravel

@@ -1,0 +1,60 @@
+"""The flat parameter vector (its law, `unravel` and its gradient) and the minibatch shuffle."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from jaxrl.agents.ppo import ActorCritic
+from jaxrl.agents.ppo.networks import flat_init_distribution
+from jaxrl.agents.ppo.train import PACKED_SORT_MAX_SIZE, shuffled_indices
+
+NETWORK = ActorCritic(action_dim=2, discrete=True, hidden_sizes=(8, 8))
+
+
+def test_unravel_and_its_gradient_match_ravel_pytree():
+    """`unravel` lays parameters out as `ravel_pytree` does, and its custom gradient (one
+    concatenate) equals differentiating through `ravel_pytree`'s slices."""
+    mean, scale, unravel = flat_init_distribution(NETWORK, (4,))
+    flat = jnp.asarray(mean) + jnp.asarray(scale) * jax.random.normal(jax.random.key(0), mean.shape)
+    reference, reference_unravel = ravel_pytree(unravel(flat))
+    np.testing.assert_array_equal(reference, flat)
+    obs = jax.random.normal(jax.random.key(1), (5, 4))
+
+    def loss(unravel_fn, flat_params):
+        policy, value = NETWORK.apply(unravel_fn(flat_params), obs)
+        return jnp.sum(policy.logits**2) + jnp.sum(jnp.sin(value))
+
+    grad = jax.jit(jax.grad(lambda f: loss(unravel, f)))(flat)
+    reference_grad = jax.jit(jax.grad(lambda f: loss(reference_unravel, f)))(flat)
+    np.testing.assert_allclose(grad, reference_grad, rtol=1e-6, atol=1e-7)
+
+
+def test_initial_parameter_law_is_host_side_and_traceable():
+    """Building the law inside a traced function (e.g. `make_train` under `jax.jit`) works."""
+    mean, scale, _ = flat_init_distribution(NETWORK, (4,))
+    assert mean.dtype == scale.dtype == np.float32
+    traced = jax.jit(lambda x: x + jnp.sum(flat_init_distribution(NETWORK, (4,))[1]))(0.0)
+    np.testing.assert_allclose(traced, scale.sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 500, 512, 513, PACKED_SORT_MAX_SIZE + 3])
+def test_shuffled_indices_is_a_permutation(size):
+    shuffle = jax.jit(shuffled_indices, static_argnums=1)
+    permutation = np.asarray(shuffle(jax.random.key(size), size))
+    assert permutation.dtype == np.int32
+    np.testing.assert_array_equal(np.sort(permutation), np.arange(size))
+
+
+def test_shuffled_indices_is_uniform():
+    """Each element lands in each position with probability 1/size (chi-square, 10 x 10)."""
+    size, draws = 10, 20000
+    keys = jax.random.split(jax.random.key(0), draws)
+    permutations = np.asarray(jax.jit(jax.vmap(lambda k: shuffled_indices(k, size)))(keys))
+    counts = np.stack([np.bincount(permutations[:, i], minlength=size) for i in range(size)])
+    expected = draws / size
+    chi_square = np.sum((counts - expected) ** 2 / expected)
+    # 81 degrees of freedom: mean 81, std ~12.7; 150 is beyond 5 standard deviations.
+    assert chi_square < 150, chi_square
+    assert not np.array_equal(permutations[0], permutations[1])
