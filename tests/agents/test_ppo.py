@@ -182,6 +182,30 @@ def test_evaluate_is_deterministic_and_bounded_by_the_time_limit(cartpole, tiny_
     np.testing.assert_array_equal(returns, evaluate(result.params, jax.random.key(1)))
 
 
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_evaluate_returns_the_first_episode_of_each_env(env_id):
+    """Each evaluation return is the reward summed over one episode played with `env.step` by the
+    deterministic policy from the same initial state, up to its first end."""
+    env, params = envs.make(env_id)
+    config = TINY.replace(hidden_sizes=(8,))
+    agent = ppo.make_agent(config, env, params)
+    policy_params = agent.unravel(agent.init_flat_params(jax.random.key(3)))
+    num_episodes, key = 6, jax.random.key(4)
+    returns = jax.jit(ppo.make_evaluate(config, env, params, num_episodes))(policy_params, key)
+
+    obs, state = env.reset_batch(jax.random.split(key, 3)[0], num_episodes, params)
+    step = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, None)))
+    mode = jax.jit(lambda o: agent.network.apply(policy_params, o, method="policy").mode())
+    expected, running = np.zeros(num_episodes), np.ones(num_episodes, bool)
+    keys = jax.random.split(jax.random.key(5), (params.max_steps, num_episodes))
+    for t in range(params.max_steps):
+        obs, state, reward, terminated, truncated, _ = step(keys[t], state, mode(obs), params)
+        expected += np.where(running, np.asarray(reward), 0.0)
+        running &= ~np.asarray(terminated | truncated)
+    assert not running.any()
+    np.testing.assert_allclose(returns, expected, rtol=1e-5)
+
+
 def test_evaluate_requires_the_normaliser_when_normalising(cartpole):
     env, params = cartpole
     config = TINY.replace(normalize_observations=True)

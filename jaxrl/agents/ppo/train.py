@@ -666,14 +666,19 @@ def make_evaluate(
 
     Runs `num_episodes` envs in parallel for exactly `max_steps` steps (every episode has ended
     by then), summing each env's rewards up to its first episode end: the cost is bounded by the
-    time limit, with no data-dependent loop. Deterministic actions (argmax, or the Gaussian's
-    mean) unless `deterministic=False`.
+    time limit, with no data-dependent loop. Each env plays one episode, so the envs step
+    without auto-reset (`step_without_reset`; an ended env's further steps are not counted),
+    and the random numbers (action noise, stochastic dynamics) are drawn before the loop.
+    Deterministic actions (argmax, or the Gaussian's mean) unless `deterministic=False`.
     """
     env_params = env.default_params if env_params is None else env_params
     network = make_network(config, env, env_params)
     horizon = int(env_params.max_steps)
     if num_episodes < 1:
         raise ValueError(f"num_episodes={num_episodes}: evaluate at least one episode.")
+    step_envs = jax.vmap(
+        env.step_without_reset, in_axes=(0 if env.stochastic_step else None, 0, 0, None)
+    )
 
     def evaluate(params: Any, key: jax.Array, obs_stats: RunningStats | None = None) -> jax.Array:
         if config.normalize_observations and obs_stats is None:
@@ -681,29 +686,34 @@ def make_evaluate(
                 "This config normalises observations: pass obs_stats=result.obs_stats."
             )
         normalize = _observation_normalizer(config, obs_stats)
-        key_reset, key_run = jax.random.split(key)
+        key_reset, key_actions, key_dynamics = jax.random.split(key, 3)
         obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
+        step_inputs = {}
+        if not deterministic:
+            step_inputs["action_noise"] = jax.vmap(
+                lambda k: network.action_noise(k, (num_episodes,))
+            )(jax.random.split(key_actions, horizon))
+        if env.stochastic_step:
+            step_inputs["env_keys"] = jax.random.split(
+                key_dynamics, horizon * num_episodes
+            ).reshape((horizon, num_episodes))
 
-        def step(carry, step_inputs):
+        def step(carry, inputs):
             obs, env_state, returns, running = carry
-            key_env, action_noise, reset_pool = step_inputs
             policy = network.apply(params, normalize(obs), method=ActorCritic.policy)
-            action = policy.mode() if deterministic else policy.sample_with_noise(action_noise)
-            obs, env_state, reward, terminated, truncated, _ = env.step_batch(
-                key_env, env_state, action, env_params, reset_pool=reset_pool
+            if deterministic:
+                action = policy.mode()
+            else:
+                action = policy.sample_with_noise(inputs["action_noise"])
+            obs, env_state, reward, terminated, truncated, _ = step_envs(
+                inputs.get("env_keys", key_dynamics), env_state, action, env_params
             )
             returns = returns + jnp.where(running, reward, 0.0)
             running = jnp.logical_and(running, ~jnp.logical_or(terminated, truncated))
             return (obs, env_state, returns, running), None
 
-        step_keys = jax.random.split(key_run, 2 * horizon).reshape((horizon, 2))
-        action_noise, reset_pools = draw_rollout_noise(
-            step_keys, num_episodes, env, env_params, network
-        )
         init = (obs, env_state, jnp.zeros(num_episodes), jnp.ones(num_episodes, jnp.bool_))
-        (_, _, returns, _), _ = jax.lax.scan(
-            step, init, (step_keys[:, 1], action_noise, reset_pools)
-        )
+        (_, _, returns, _), _ = jax.lax.scan(step, init, step_inputs, length=horizon)
         return returns
 
     return evaluate
