@@ -221,6 +221,8 @@ class Environment(Generic[StateT, ParamsT]):
         params = self.default_params if params is None else params
         num_envs = action.shape[0]
         pool_size = _pool_size(num_envs, reset_pool_size)
+        if reset_pool is not None:
+            _check_pool(reset_pool, pool_size)
         key_step, key_reset = self._step_and_reset_keys(key)
         if self.stochastic_step:
             step_keys, key_axis = numerics.split(key_step, num_envs), 0
@@ -252,8 +254,6 @@ class Environment(Generic[StateT, ParamsT]):
                 pool,
             )
 
-        if reset_pool is not None:
-            _check_pool(reset_pool, pool_size)
         obs_and_state = fill_from_pool(0, (obs_step, state_step), reset_pool)
         if pool_size < num_envs:
             _, obs_and_state = jax.lax.while_loop(
