@@ -219,8 +219,9 @@ def collect_rollout(
     """Steps all envs `num_steps` times with the current policy: a `[T, N]` Transition.
 
     Every step's random numbers (action noise, reset pool) are drawn before the scan, in one
-    batched call each: a random-number call inside the scan's body would run JAX's rolled
-    Threefry loop on a few numbers every step, and compile once more.
+    batched call each, from the keys the step would have used (the same bits): inside the
+    scan's body each call would run JAX's rolled Threefry loop on a few numbers every step,
+    which costs more than the step itself for a handful of envs.
     """
     params = agent.unravel(runner.flat_params)
     normalize = _observation_normalizer(config, runner.obs_stats)
