@@ -166,7 +166,7 @@ def flat_init_distribution(
         network.init, jax.random.key(0), jax.ShapeDtypeStruct(obs_shape, jnp.float32)
     )
     paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(abstract)
-    means, scales, shapes = [], [], []
+    means, scales, shapes, sizes = [], [], [], []
     for path, leaf in paths_and_leaves:
         names = [getattr(entry, "key", "") for entry in path]
         size = math.prod(leaf.shape)
@@ -182,7 +182,8 @@ def flat_init_distribution(
         means.append(np.full(size, mean, np.float32))
         scales.append(np.full(size, scale, np.float32))
         shapes.append(leaf.shape)
-    offsets = np.cumsum([0] + [math.prod(shape) for shape in shapes]).tolist()
+        sizes.append(size)
+    offsets = np.cumsum([0] + sizes).tolist()
 
     @jax.custom_vjp
     def unravel(flat_params: jax.Array) -> Any:

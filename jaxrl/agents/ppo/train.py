@@ -272,9 +272,14 @@ def draw_rollout_noise(
         (`env.reset_pool`'s, each leaf with a leading `[T]` axis): what `policy.sample` and
         `env.step_batch` would draw inside each step from the same keys, bit for bit.
     """
-    action_noise = jax.vmap(lambda key: network.action_noise(key, (num_envs,)))(step_keys[:, 0])
+    action_noise = draw_action_noise(step_keys[:, 0], num_envs, network)
     reset_pools = jax.vmap(lambda key: env.reset_pool(key, num_envs, env_params))(step_keys[:, 1])
     return action_noise, reset_pools
+
+
+def draw_action_noise(keys: jax.Array, num_envs: int, network: ActorCritic) -> jax.Array:
+    """`[T, N, action_dim]`: step t's noise for `sample_with_noise`, from `keys[t]`."""
+    return jax.vmap(lambda key: network.action_noise(key, (num_envs,)))(keys)
 
 
 def scale_rewards(
@@ -691,9 +696,9 @@ def make_evaluate(
         obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
         step_inputs = {}
         if not deterministic:
-            step_inputs["action_noise"] = jax.vmap(
-                lambda k: network.action_noise(k, (num_episodes,))
-            )(jax.random.split(key_actions, horizon))
+            step_inputs["action_noise"] = draw_action_noise(
+                jax.random.split(key_actions, horizon), num_episodes, network
+            )
         if env.stochastic_step:
             step_inputs["env_keys"] = jax.random.split(
                 key_dynamics, horizon * num_episodes
