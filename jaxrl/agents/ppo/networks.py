@@ -194,7 +194,7 @@ def flat_init_distribution(
         return jax.tree.unflatten(treedef, leaves)
 
     # The gradient of the slices, written as one concatenate: differentiated as it is, XLA
-    # sums one zero-padded `[P]` vector per leaf (a kernel costing ~40% of a minibatch step).
+    # sums one zero-padded `[P]` vector per leaf (one of a minibatch step's costliest kernels).
     def unravel_forward(flat_params):
         return unravel(flat_params), None
 

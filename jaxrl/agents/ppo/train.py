@@ -367,8 +367,8 @@ def shuffled_indices(key: jax.Array, size: int) -> jax.Array:
     """A uniformly random permutation of `0..size-1`: int32 `[size]`, one random call, one sort.
 
     Up to `PACKED_SORT_MAX_SIZE` elements each gets a random uint32 whose low bits are replaced
-    by its index, and a single-array sort orders them (about 3x faster on the CPU than sorting
-    keys and indices as a pair, `jnp.argsort`); the index comes back from the low bits. Ties of
+    by its index, and a single-array sort orders them (faster on the CPU than sorting keys and
+    indices as a pair, `jnp.argsort`); the index comes back from the low bits. Ties of
     the random high bits (at least 16 of them) leave those elements in index order, as a stable
     argsort of uniform floats would.
     """
