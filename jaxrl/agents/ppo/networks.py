@@ -45,7 +45,11 @@ class Categorical:
 
     def log_prob(self, action: jax.Array) -> jax.Array:
         log_probs = jax.nn.log_softmax(self.logits)
-        return jnp.take_along_axis(log_probs, action[..., None].astype(jnp.int32), -1)[..., 0]
+        # A select and a sum rather than a gather (`take_along_axis`): the gather's gradient is
+        # a scatter, which XLA's CPU loop emitters run as a loop over the batch. Exact: the sum
+        # adds zeros to the one selected entry.
+        chosen = jax.nn.one_hot(action.astype(jnp.int32), log_probs.shape[-1], dtype=jnp.bool_)
+        return jnp.sum(jnp.where(chosen, log_probs, 0.0), axis=-1)
 
     def entropy(self) -> jax.Array:
         log_probs = jax.nn.log_softmax(self.logits)
