@@ -63,21 +63,28 @@ def ppo_loss(
     advantages = (advantages - mean) / (std + 1e-8)
     surrogate = ratio * advantages
     clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
-    policy_loss = -jnp.mean(jnp.minimum(surrogate, clipped_surrogate))
-
     clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
-    value_loss = 0.5 * jnp.mean(
-        jnp.maximum(jnp.square(values - targets), jnp.square(clipped_values - targets))
+    # The five means over the minibatch as one reduction of a [B, 5] array: XLA's CPU backend
+    # compiles and launches each reduction (and the stores of its result) separately.
+    per_sample = jnp.stack(
+        [
+            -jnp.minimum(surrogate, clipped_surrogate),
+            0.5 * jnp.maximum(jnp.square(values - targets), jnp.square(clipped_values - targets)),
+            policy.entropy(),
+            # Schulman's low-variance estimator of KL(old || new).
+            (ratio - 1.0) - log_ratio,
+            (jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32),
+        ],
+        axis=-1,
     )
-    entropy = jnp.mean(policy.entropy())
+    policy_loss, value_loss, entropy, approx_kl, clip_fraction = jnp.mean(per_sample, axis=0)
     total_loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
     info = LossInfo(
         total_loss=total_loss,
         policy_loss=policy_loss,
         value_loss=value_loss,
         entropy=entropy,
-        # Schulman's low-variance estimator of KL(old || new).
-        approx_kl=jnp.mean((ratio - 1.0) - log_ratio),
-        clip_fraction=jnp.mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
+        approx_kl=approx_kl,
+        clip_fraction=clip_fraction,
     )
     return total_loss, info

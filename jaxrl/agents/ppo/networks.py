@@ -166,8 +166,11 @@ def flat_init_distribution(
         mean `[P]`, scale `[P]` (float32 numpy) and `unravel`, mapping a flat `[P]` vector to
         the network's params pytree (static slices and reshapes).
     """
+    # The key is made inside the abstract evaluation: a concrete one would run (and compile)
+    # XLA's seeding program eagerly.
     abstract = jax.eval_shape(
-        network.init, jax.random.key(0), jax.ShapeDtypeStruct(obs_shape, jnp.float32)
+        lambda obs: network.init(jax.random.key(0), obs),
+        jax.ShapeDtypeStruct(obs_shape, jnp.float32),
     )
     paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(abstract)
     means, scales, shapes, sizes = [], [], [], []
