@@ -19,6 +19,10 @@ CPU_FAST_COMPILE_OPTIONS = {"xla_backend_optimization_level": 1}
 # longer (their tanh is not vectorised), half the peak memory. For programs whose run is short
 # next to their compile.
 CPU_FASTEST_COMPILE_OPTIONS = {**CPU_FAST_COMPILE_OPTIONS, "xla_cpu_use_fusion_emitters": False}
+# Each kernel on one thread: XLA's parallel task assignment splits a kernel into parts run by
+# several threads, which costs more than it saves on small arrays (PPO with 5 envs:
+# `ppo.parallel_tasks_pay_off`).
+CPU_ONE_THREAD_PER_KERNEL_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner"}
 _CPU_OPTIONS = {
     False: {},
     True: CPU_FAST_COMPILE_OPTIONS,
@@ -36,7 +40,10 @@ class CompileTimes:
 
 
 def compile_program(
-    fn: Callable[..., Any], *example_args: Any, fast_compile: bool | str = True
+    fn: Callable[..., Any],
+    *example_args: Any,
+    fast_compile: bool | str = True,
+    parallel_tasks: bool = True,
 ) -> tuple[Callable[..., Any], CompileTimes]:
     """`jax.jit(fn)` lowered and compiled for `example_args`' shapes, with its timings.
 
@@ -48,6 +55,10 @@ def compile_program(
             (shorter compile, same run time), "fastest" with `CPU_FASTEST_COMPILE_OPTIONS`
             (shorter still, slower run: for runs of a few seconds), False with XLA's defaults.
             Other backends always use XLA's defaults.
+        parallel_tasks: on the CPU, False runs each kernel on one thread
+            (`CPU_ONE_THREAD_PER_KERNEL_OPTIONS`): for programs of small arrays, such as PPO
+            with a few envs, where handing a kernel's parts to other threads costs more than
+            the work.
 
     Returns:
         The compiled program (call it with arguments of the same shapes) and its compile times.
@@ -57,7 +68,11 @@ def compile_program(
     start = time.perf_counter()
     lowered = lower(fn, *example_args)
     traced = time.perf_counter()
-    options = _CPU_OPTIONS[fast_compile] if jax.default_backend() == "cpu" else {}
+    options = {}
+    if jax.default_backend() == "cpu":
+        options = dict(_CPU_OPTIONS[fast_compile])
+        if not parallel_tasks:
+            options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)
     compiled = lowered.compile(compiler_options=options)
     done = time.perf_counter()
     return compiled, CompileTimes(trace_s=traced - start, compile_s=done - traced)

@@ -1,6 +1,8 @@
 """`compile_program`: its compile levels give the program's results, and a bad level is a
 one-line error before anything compiles."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,11 +18,14 @@ def _program(x):
     return jax.lax.scan(body, jnp.ones(x.shape[0]), None, 16)
 
 
+@pytest.mark.parametrize("parallel_tasks", [True, False])
 @pytest.mark.parametrize("level", [True, False, "fast", "fastest"])
-def test_every_compile_level_computes_the_program(level):
+def test_every_compile_level_computes_the_program(level, parallel_tasks):
     x = jax.random.normal(jax.random.key(0), (8, 8)) / 4
     expected = jax.jit(_program)(x)
-    compiled, times = compile_program(_program, x, fast_compile=level)
+    compiled, times = compile_program(
+        _program, x, fast_compile=level, parallel_tasks=parallel_tasks
+    )
     for got, want in zip(jax.tree.leaves(compiled(x)), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
     assert times.trace_s > 0 and times.compile_s > 0
@@ -37,3 +42,20 @@ def test_an_already_jitted_program_is_compiled_as_it_is():
 def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
     with pytest.raises(ValueError, match="use True, False, 'fast' or 'fastest'"):
         compile_program(_program, jnp.eye(2), fast_compile="turbo")
+
+
+@pytest.mark.skipif(
+    jax.default_backend() != "cpu" or (os.cpu_count() or 1) < 2,
+    reason="a CPU compiler option; XLA splits kernels only when it has several threads",
+)
+def test_parallel_tasks_false_keeps_each_kernel_on_one_thread():
+    def big(x):
+        return jnp.tanh(x) * 2.0 + 1.0
+
+    x = jnp.ones((1 << 20,))
+    split, _ = compile_program(big, x, parallel_tasks=True)
+    whole, _ = compile_program(big, x, parallel_tasks=False)
+    # XLA marks a kernel it splits across threads with its partition count.
+    assert "outer_dimension_partitions" in split.as_text()
+    assert "outer_dimension_partitions" not in whole.as_text()
+    np.testing.assert_array_equal(np.asarray(split(x)), np.asarray(whole(x)))

@@ -89,13 +89,16 @@ class Clock:
         return self.marks[end][1] - self.marks[start][1]
 
 
-def compile_for(fn: Callable[..., Any], *example_args: Any, quick: bool = False) -> tuple[Any, Any]:
-    """`jaxrl.compilation.compile_program` (the CPU fast-compile options), or with
-    `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its `CompileTimes`."""
+def compile_for(
+    fn: Callable[..., Any], *example_args: Any, quick: bool = False, parallel_tasks: bool = True
+) -> tuple[Any, Any]:
+    """`jaxrl.compilation.compile_program` (the CPU fast-compile options, `parallel_tasks` as
+    there), or with `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its
+    `CompileTimes`."""
     from jaxrl.compilation import CompileTimes, compile_program, lower
 
     if not quick:
-        return compile_program(fn, *example_args)
+        return compile_program(fn, *example_args, parallel_tasks=parallel_tasks)
     start = time.perf_counter()
     lowered = lower(fn, *example_args)
     traced = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Contestants (`CONTESTANTS`):
   jaxrl           the tuned default (`ppo.default_config("CartPole-v1")`), compiled with
-                  `compile_program` (the CPU fast-compile XLA options).
+                  `compile_program` (the CPU fast-compile XLA options; at CartPole's 5 envs
+                  each kernel on one thread: `ppo.parallel_tasks_pay_off`, as `jaxrl train`).
   jaxrl_jit       (opt-in, `--contestants`) the same program through plain `jax.jit` (XLA's
                   default options).
   jaxrl_rejax_hp  jaxrl at rejax's published CartPole hyperparameters (`REJAX_CARTPOLE`).
@@ -313,6 +314,7 @@ def train_jaxrl(
     if quick:
         config = harness.quick_ppo_config(config, config.total_timesteps)
     num_seeds = NUM_SEEDS_VMAPPED if name in MULTI_SEED else 1
+    parallel_tasks = ppo.parallel_tasks_pay_off(config)
     single_train = ppo.make_train(config, env, env_params)
     train, key = single_train, jax.random.key(seed)
     if num_seeds > 1:
@@ -323,12 +325,16 @@ def train_jaxrl(
         from jaxrl import distributed
 
         program = distributed.sharded_vmap(single_train)
-        compiled_program, times = harness.compile_for(program, key, None, quick=quick)
+        compiled_program, times = harness.compile_for(
+            program, key, None, quick=quick, parallel_tasks=parallel_tasks
+        )
         compiled = lambda keys: compiled_program(keys, None)
         clock.mark("compiled")
         trace_s, compile_s = times.trace_s, times.compile_s
     elif name == "jaxrl_fastest_compile" and not quick:
-        compiled, times = compile_program(train, key, fast_compile="fastest")
+        compiled, times = compile_program(
+            train, key, fast_compile="fastest", parallel_tasks=parallel_tasks
+        )
         clock.mark("compiled")
         trace_s, compile_s = times.trace_s, times.compile_s
     elif name == "jaxrl_jit":
@@ -336,7 +342,9 @@ def train_jaxrl(
         clock.mark("compiled")
         trace_s, compile_s = times.trace_s, times.compile_s
     else:
-        compiled, times = harness.compile_for(train, key, quick=quick)
+        compiled, times = harness.compile_for(
+            train, key, quick=quick, parallel_tasks=parallel_tasks
+        )
         clock.mark("compiled")
         trace_s, compile_s = times.trace_s, times.compile_s
     result = compiled(key)

@@ -284,6 +284,7 @@ class Driver:
         and a checkpoint are written, and `interrupted` is True.
         """
 
+        from jaxrl.agents import ppo
         from jaxrl.compilation import compile_program
         from jaxrl.distributed import gather
 
@@ -291,7 +292,12 @@ class Driver:
         compile_start = time.perf_counter()
         if runner is None:
             runner = self.init(self.keys, self.hyperparams)
-        compiled, _ = compile_program(self.run_chunk, runner, self.hyperparams)
+        compiled, _ = compile_program(
+            self.run_chunk,
+            runner,
+            self.hyperparams,
+            parallel_tasks=ppo.parallel_tasks_pay_off(config),
+        )
         compile_s = time.perf_counter() - compile_start
         last_saved = state.update
         bar = ProgressBar(spec, enabled=self.progress, done_updates=state.update)

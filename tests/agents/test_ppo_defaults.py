@@ -8,6 +8,7 @@ import pytest
 from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.agents.ppo import defaults
+from jaxrl.agents.ppo import train as ppo_train
 from jaxrl.envs import gridworld
 
 
@@ -75,3 +76,12 @@ def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
         threshold = float(gridworld.optimal_return(envs.make(env_id)[1]))
     scores = _final_scores(env_id, num_seeds=4)
     assert np.sum(scores >= threshold) >= min_solved, scores
+
+
+def test_parallel_tasks_pay_off_from_many_envs():
+    assert not ppo.parallel_tasks_pay_off(ppo.default_config("CartPole-v1"))  # 5 envs
+    assert ppo.parallel_tasks_pay_off(ppo.default_config("MountainCar-v0"))  # 64 envs
+    config = ppo.default_config("CartPole-v1")
+    assert ppo.parallel_tasks_pay_off(
+        config.replace(num_envs=ppo_train.PARALLEL_TASKS_MIN_ENVS, num_minibatches=1)
+    )

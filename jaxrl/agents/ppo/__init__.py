@@ -20,6 +20,7 @@ from jaxrl.agents.ppo.train import (
     make_init,
     make_run_updates,
     make_train,
+    parallel_tasks_pay_off,
     result_from_runner,
     update_step,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "make_init",
     "make_run_updates",
     "make_train",
+    "parallel_tasks_pay_off",
     "result_from_runner",
     "ppo_loss",
     "update_step",
