@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -63,22 +65,103 @@ def compile_program(
     Returns:
         The compiled program (call it with arguments of the same shapes) and its compile times.
     """
-    if not isinstance(fast_compile, (bool, str)) or fast_compile not in _CPU_OPTIONS:
-        raise ValueError(f"fast_compile={fast_compile!r}: use True, False, 'fast' or 'fastest'.")
+    options = cpu_compile_options(fast_compile, parallel_tasks)
+    if jax.default_backend() != "cpu":
+        options = {}
     start = time.perf_counter()
     lowered = lower(fn, *example_args)
     traced = time.perf_counter()
-    options = {}
-    if jax.default_backend() == "cpu":
-        options = dict(_CPU_OPTIONS[fast_compile])
-        if not parallel_tasks:
-            options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)
     compiled = lowered.compile(compiler_options=options)
     done = time.perf_counter()
     return compiled, CompileTimes(trace_s=traced - start, compile_s=done - traced)
+
+
+def cpu_compile_options(fast_compile: bool | str = True, parallel_tasks: bool = True) -> dict:
+    """The XLA compiler options `compile_program` passes on the CPU (its arguments' meaning)."""
+    if not isinstance(fast_compile, (bool, str)) or fast_compile not in _CPU_OPTIONS:
+        raise ValueError(f"fast_compile={fast_compile!r}: use True, False, 'fast' or 'fastest'.")
+    options = dict(_CPU_OPTIONS[fast_compile])
+    if not parallel_tasks:
+        options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)
+    return options
 
 
 def lower(fn: Callable[..., Any], *example_args: Any) -> Any:
     """`fn` lowered for `example_args`: as it is when already jitted, else through `jax.jit`."""
     jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
     return jitted.lower(*example_args)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopBody:
+    """One computation of a compiled CPU program that launches kernels: the entry or a loop body.
+
+    Attributes:
+        name: XLA's name for the computation.
+        depth: loop nesting (0: the program's entry computation).
+        trip_count: iterations per execution of its loop, when XLA knows it (None otherwise).
+        executions: times it runs per run of the program (the product of the enclosing loops'
+            trip counts; None when one is unknown).
+        launches: thunks it launches per execution: fusions, dots, sorts, copies, custom calls
+            (each a separate task for XLA's CPU runtime; loops and calls not counted).
+    """
+
+    name: str
+    depth: int
+    trip_count: int | None
+    executions: int | None
+    launches: int
+
+
+#: Instructions that launch no work of their own on XLA's CPU runtime.
+_NO_LAUNCH = {"parameter", "get-tuple-element", "tuple", "constant", "bitcast", "while", "call"}
+
+
+def loop_bodies(hlo_text: str) -> list[LoopBody]:
+    """The entry and every loop body of an optimised CPU program (`compiled.as_text()`), in
+    nesting order, with the kernels each launches per execution.
+
+    XLA's CPU backend compiles each fusion as its own kernel and runs each as its own task:
+    compile time grows with the number of kernels, and for small arrays so does run time.
+    """
+    computations: dict[str, list[str]] = {}
+    entry, current = None, None
+    for line in hlo_text.splitlines():
+        header = re.match(r"^(ENTRY )?%?([\w.\-]+) .*\{$", line)
+        if header:
+            current = header.group(2)
+            computations[current] = []
+            entry = current if header.group(1) else entry
+        elif line.startswith("}"):
+            current = None
+        elif current is not None and line.strip():
+            computations[current].append(re.sub(r"/\*[^*]*\*/", "", line.strip()))
+
+    def opcodes(name):
+        for line in computations[name]:
+            found = re.search(r"\s([a-z][\w\-]*)\(", line.split(" = ", 1)[-1])
+            if found:
+                yield found.group(1), line
+
+    bodies: list[LoopBody] = []
+
+    def visit(name, depth, trip_count, executions, record=True):
+        ops = list(opcodes(name))
+        if record:
+            launches = sum(op not in _NO_LAUNCH for op, _ in ops)
+            bodies.append(LoopBody(name, depth, trip_count, executions, launches))
+        for op, line in ops:
+            if op == "while":
+                body = re.search(r"body=%?([\w.\-]+)", line).group(1)
+                trips = re.search(r'"n":"(\d+)"', line)
+                trips = int(trips.group(1)) if trips else None
+                runs = None if trips is None or executions is None else executions * trips
+                visit(body, depth + 1, trips, runs)
+            elif op == "call":  # a wrapper XLA outlined: its loops belong to this level
+                for callee in re.findall(r"to_apply=%?([\w.\-]+)", line):
+                    if callee in computations:
+                        visit(callee, depth, trip_count, executions, record=False)
+
+    if entry is not None:
+        visit(entry, 0, None, 1)
+    return bodies

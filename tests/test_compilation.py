@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.compilation import compile_program
+from jaxrl.compilation import compile_program, loop_bodies
 
 
 def _program(x):
@@ -59,3 +59,22 @@ def test_parallel_tasks_false_keeps_each_kernel_on_one_thread():
     assert "outer_dimension_partitions" in split.as_text()
     assert "outer_dimension_partitions" not in whole.as_text()
     np.testing.assert_array_equal(np.asarray(split(x)), np.asarray(whole(x)))
+
+
+def test_loop_bodies_follow_the_nesting_and_the_trip_counts():
+    def nested(x):
+        def inner(carry, _):
+            return jnp.tanh(carry * 1.5) + jnp.sin(carry), None
+
+        def outer(carry, _):
+            carry, _ = jax.lax.scan(inner, carry, None, 7)
+            return jnp.cos(carry) * 2.0, None
+
+        return jax.lax.scan(outer, x, None, 3)[0]
+
+    compiled, _ = compile_program(nested, jnp.ones(5))
+    bodies = loop_bodies(compiled.as_text())
+    assert bodies[0].depth == 0 and bodies[0].executions == 1
+    loops = [(body.depth, body.trip_count, body.executions) for body in bodies[1:]]
+    assert loops == [(1, 3, 3), (2, 7, 21)]
+    assert all(body.launches >= 1 for body in bodies[1:])
