@@ -2,9 +2,9 @@
 
 XLA's CPU backend compiles each fusion as its own kernel and launches each as its own task, so
 compile time grows with the number of kernels, and for PPO's small arrays so does run time. This
-prints, for each compile level, every loop body's kernel launches per execution (the rollout
-step runs `num_steps` times an update, a minibatch step `update_epochs x num_minibatches`
-times), the kernels in the program and the launches in one run.
+prints, for each compile level, every loop body's launches per execution (kernels and buffer
+copies; the rollout step runs `num_steps` times an update, a minibatch step `update_epochs x
+num_minibatches` times), the launch sites in the program and the launches in one run.
 
     python experiments/ppo_kernels.py                      # CartPole-v1's tuned default
     python experiments/ppo_kernels.py --env Pendulum-v1
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> None:
             kernels = sum(body.launches for body in bodies)
             runs = sum(body.launches * (body.executions or 0) for body in bodies)
             print(
-                f"\nfast_compile={level!r}, parallel_tasks={not single}: {kernels} kernels, "
-                f"{runs:,} launches a run, compiled in {seconds:.2f} s"
+                f"\nfast_compile={level!r}, parallel_tasks={not single}: {kernels} launch sites "
+                f"(kernels and copies), {runs:,} launches a run, compiled in {seconds:.2f} s"
             )
             for body in bodies:
                 trips = "" if body.trip_count is None else f" x{body.trip_count}"
