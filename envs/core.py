@@ -233,17 +233,18 @@ class Environment(Generic[StateT, ParamsT]):
         )(step_keys, state, action, params)
         done = jnp.logical_or(terminated, truncated)
         # Envs that reset are ranked 0, 1, ...; rank r takes pool entry r % pool_size of pool
-        # number r // pool_size. The pool is scattered into the envs that take it: each drawn
-        # state is read once (a gather would fuse the pool's hash into every env's read).
+        # number r // pool_size.
         reset_rank = numerics.running_count(done) - 1
         if reset_pool is not None and pool_size == num_envs:
-            # A pool drawn ahead that covers every env: each env that resets reads its entry
-            # (a gather, fused with the select; no scatter kernels, no hash to recompute).
+            # A pool drawn ahead that covers every env: each env that resets reads its entry (a
+            # gather fused with the select: no hash to recompute, no scatter kernel per field).
             taken = jax.tree.map(
                 lambda leaf: jnp.take(leaf, jnp.maximum(reset_rank, 0), axis=0), reset_pool
             )
             obs, state = _select(done, taken, (obs_step, state_step))
             return obs, state, reward, terminated, truncated, info
+        # Else the pool is scattered into the envs that take it: each drawn state is read once
+        # (a gather would fuse the pool's hash into every env's read).
         env_index = jnp.arange(num_envs, dtype=jnp.int32)
         num_resets = reset_rank[-1] + 1
 
