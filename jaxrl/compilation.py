@@ -18,9 +18,9 @@ from flax import struct
 # experiments/ppo_kernels.py [--xla-option xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE]`).
 # These apply to one program's compile, never process-wide, and only on the CPU backend.
 CPU_FAST_COMPILE_OPTIONS = {"xla_backend_optimization_level": 1}
-# XLA's older loop emitters instead of its fusion emitters: compile ~40% shorter, run ~1.7x
-# longer (their tanh is not vectorised), half the peak memory. For programs whose run is short
-# next to their compile.
+# XLA's older loop emitters instead of its fusion emitters: on CartPole PPO compile ~40% shorter,
+# run ~2x longer (its tanh kernels are the slow part), half the peak memory
+# (`results/bench-ppo-s7`). For programs whose run is short next to their compile.
 CPU_FASTEST_COMPILE_OPTIONS = {**CPU_FAST_COMPILE_OPTIONS, "xla_cpu_use_fusion_emitters": False}
 # Each kernel on one thread: XLA's parallel task assignment splits a kernel into parts run by
 # several threads, which costs more than it saves on small arrays (PPO with 5 envs:
