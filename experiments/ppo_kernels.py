@@ -4,16 +4,19 @@ XLA's CPU backend compiles each fusion as its own kernel and launches each as it
 compile time grows with the number of kernels, and for PPO's small arrays so does run time. This
 prints, for each compile level, every loop body's launches per execution (kernels and buffer
 copies; the rollout step runs `num_steps` times an update, a minibatch step `update_epochs x
-num_minibatches` times), the launch sites in the program and the launches in one run.
+num_minibatches` times), the launch sites in the program and the launches in one run; with
+`--time`, the run's wall and CPU seconds too (one warm-up run, then the median of three).
 
     python experiments/ppo_kernels.py                      # CartPole-v1's tuned default
-    python experiments/ppo_kernels.py --env Pendulum-v1
+    python experiments/ppo_kernels.py --env MountainCar-v0 --total-timesteps 200000 --time
     python experiments/ppo_kernels.py --xla-option xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 import time
 
 import jax
@@ -22,10 +25,15 @@ from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.compilation import cpu_compile_options, loop_bodies, lower
 
+LEVELS = {"default": False, "fast": "fast", "fastest": "fastest"}
 
-def main(argv: list[str] | None = None) -> None:
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
+    parser.add_argument("--total-timesteps", type=int, help="override the default config's")
+    parser.add_argument("--time", action="store_true", help="also time each compiled run")
     parser.add_argument(
         "--xla-option",
         action="append",
@@ -40,29 +48,52 @@ def main(argv: list[str] | None = None) -> None:
         if not sep:
             parser.error(f"--xla-option {option!r}: write it as NAME=VALUE.")
         extra[name] = value
-    env, env_params = envs.make(args.env)
-    config = ppo.default_config(args.env)
-    train = ppo.make_train(config, env, env_params)
-    lowered = lower(train, jax.random.key(0))
+    try:
+        env, env_params = envs.make(args.env)
+        config = ppo.default_config(args.env)
+        if args.total_timesteps is not None:
+            config = config.replace(total_timesteps=args.total_timesteps)
+    except ValueError as error:
+        parser.error(str(error))
+    key = jax.random.key(0)
+    lowered = lower(ppo.make_train(config, env, env_params), key)
     print(f"{args.env}: {config.num_envs} envs x {config.num_steps} steps, {config.update_epochs}")
     print(f"epochs x {config.num_minibatches} minibatches, {config.num_updates} updates; {extra}")
-    for level in (False, "fast", "fastest"):
-        for single in (False, True):
-            options = {**cpu_compile_options(level, parallel_tasks=not single), **extra}
+    for level in args.levels:
+        for parallel_tasks in (True, False):
+            options = {**cpu_compile_options(LEVELS[level], parallel_tasks), **extra}
             start = time.perf_counter()
-            compiled = lowered.compile(compiler_options=options)
+            try:
+                compiled = lowered.compile(compiler_options=options)
+            except jax.errors.JaxRuntimeError as error:
+                print(f"error: XLA refused {extra}: {str(error).splitlines()[0]}", file=sys.stderr)
+                return 2
             seconds = time.perf_counter() - start
             bodies = loop_bodies(compiled.as_text())
-            kernels = sum(body.launches for body in bodies)
+            sites = sum(body.launches for body in bodies)
             runs = sum(body.launches * (body.executions or 0) for body in bodies)
+            timing = _time_runs(compiled, key) if args.time else ""
             print(
-                f"\nfast_compile={level!r}, parallel_tasks={not single}: {kernels} launch sites "
-                f"(kernels and copies), {runs:,} launches a run, compiled in {seconds:.2f} s"
+                f"\nfast_compile={LEVELS[level]!r}, parallel_tasks={parallel_tasks}: {sites} "
+                f"launch sites (kernels and copies), {runs:,} launches a run, compiled in "
+                f"{seconds:.2f} s{timing}"
             )
             for body in bodies:
                 trips = "" if body.trip_count is None else f" x{body.trip_count}"
                 print(f"  {'  ' * body.depth}{body.launches:4d}  {body.name}{trips}")
+    return 0
+
+
+def _time_runs(compiled, key) -> str:
+    jax.block_until_ready(compiled(key))
+    walls, cpus = [], []
+    for _ in range(3):
+        wall, cpu = time.perf_counter(), time.process_time()
+        jax.block_until_ready(compiled(key))
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return f"; run {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

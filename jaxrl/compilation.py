@@ -81,6 +81,8 @@ def cpu_compile_options(fast_compile: bool | str = True, parallel_tasks: bool = 
     """The XLA compiler options `compile_program` passes on the CPU (its arguments' meaning)."""
     if not isinstance(fast_compile, (bool, str)) or fast_compile not in _CPU_OPTIONS:
         raise ValueError(f"fast_compile={fast_compile!r}: use True, False, 'fast' or 'fastest'.")
+    if not isinstance(parallel_tasks, bool):
+        raise ValueError(f"parallel_tasks={parallel_tasks!r}: use True or False.")
     options = dict(_CPU_OPTIONS[fast_compile])
     if not parallel_tasks:
         options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)

@@ -42,6 +42,8 @@ def test_an_already_jitted_program_is_compiled_as_it_is():
 def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
     with pytest.raises(ValueError, match="use True, False, 'fast' or 'fastest'"):
         compile_program(_program, jnp.eye(2), fast_compile="turbo")
+    with pytest.raises(ValueError, match="parallel_tasks='no': use True or False"):
+        compile_program(_program, jnp.eye(2), parallel_tasks="no")
 
 
 @pytest.mark.skipif(

@@ -58,3 +58,20 @@ def test_shuffled_indices_is_uniform():
     # 81 degrees of freedom: mean 81, std ~12.7; 150 is beyond 5 standard deviations.
     assert chi_square < 150, chi_square
     assert not np.array_equal(permutations[0], permutations[1])
+
+
+def test_the_initial_parameter_law_compiles_nothing():
+    """`flat_init_distribution` runs no XLA program: each eager one costs a compile of its own."""
+    network = ActorCritic(action_dim=3, discrete=True, hidden_sizes=(7, 5))  # unseen shapes
+    compiles = []
+
+    def listener(event, duration_s, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        flat_init_distribution(network, (6,))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert compiles == []

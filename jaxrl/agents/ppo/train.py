@@ -654,8 +654,9 @@ def parallel_tasks_pay_off(config: PPOConfig) -> bool:
     """Whether `config`'s program should compile with XLA's parallel task assignment on the
     CPU (`compile_program(..., parallel_tasks=...)`): True from `PARALLEL_TASKS_MIN_ENVS` envs.
 
-    Measured on 2 cores (`jaxrl bench ppo`, README): at 5 envs (CartPole) each kernel on one
-    thread trains faster on less CPU time; at 64 envs (MountainCar) the split is faster.
+    Measured on 2 cores (`python experiments/ppo_kernels.py --env ENV --levels fast --time`,
+    README): at 5 envs (CartPole) each kernel on one thread trains faster on less CPU time; at
+    64 envs (MountainCar) the split is faster.
     """
     return config.num_envs >= PARALLEL_TASKS_MIN_ENVS
 
