@@ -1,12 +1,14 @@
 """Numerics for env steps that vectorise on the CPU: reset noise and sines.
 
-A classic-control step is a few dozen flops; on XLA's CPU backend two things cost more than the
-physics, and both are here:
+A classic-control step is a few dozen flops; on XLA's CPU backend random numbers, cumulative
+sums and sines cost more than the physics. Here are cheaper forms of each:
 
 - `uniform`: reset noise. JAX's default (partitionable) Threefry spends a 20-round hash per
   32-bit word and lowers it on the CPU as a rolled loop that XLA cannot fuse. `uniform` keeps
   both words of every hash and writes the rounds out (`threefry2x32`), so the hash fuses into
   the step's kernel: ~4x cheaper per value, with JAX's own bits.
+- `uniform_from_bits` (and normals, Gumbels): `jax.random`'s draws from bits drawn ahead, so
+  one `jax.random.bits` call (one rolled loop to compile) feeds several draws.
 - `running_count`: `cumsum` of a mask, which XLA's CPU backend lowers to a reduce-window, the
   costliest kernel of a batched step; as small float32 matrix products it is several times
   cheaper.
@@ -204,6 +206,35 @@ def _words(key: jax.Array, num_words: int) -> list[jax.Array]:
 def _unit_float(word: jax.Array) -> jax.Array:
     """uint32 -> float32 in [0, 1) from the top 23 bits, as `jax.random.uniform` maps them."""
     return jax.lax.bitcast_convert_type((word >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+
+
+def uniform_from_bits(
+    bits: jax.Array, minval: jax.typing.ArrayLike = 0.0, maxval: jax.typing.ArrayLike = 1.0
+) -> jax.Array:
+    """float32 uniforms in `[minval, maxval)` from uint32 random bits, one per word.
+
+    Bit for bit `jax.random.uniform(key, shape, jnp.float32, minval, maxval)` in the same
+    compiled program when `bits = jax.random.bits(key, shape)` (evaluated op by op, outside
+    `jit`, the final multiply-add may round differently): one `bits` call can feed several
+    draws (a PPO update takes all its random numbers from one), where each `jax.random` call
+    would be a random-number loop of its own in the compiled program.
+    """
+    low, high = jnp.asarray(minval, jnp.float32), jnp.asarray(maxval, jnp.float32)
+    return jnp.maximum(low, _unit_float(bits) * (high - low) + low)
+
+
+def normal_from_bits(bits: jax.Array) -> jax.Array:
+    """float32 standard normals from uint32 random bits: `jax.random.normal(key, shape)` when
+    `bits = jax.random.bits(key, shape)` (bit for bit as `uniform_from_bits` is)."""
+    low = np.nextafter(np.float32(-1.0), np.float32(0.0))
+    return np.float32(np.sqrt(2.0)) * jax.lax.erf_inv(uniform_from_bits(bits, low, 1.0))
+
+
+def gumbel_from_bits(bits: jax.Array) -> jax.Array:
+    """float32 standard Gumbels from uint32 random bits: `jax.random.gumbel(key, shape)` when
+    `bits = jax.random.bits(key, shape)` (bit for bit as `uniform_from_bits` is)."""
+    tiny = np.finfo(np.float32).tiny
+    return -jnp.log(-jnp.log(uniform_from_bits(bits, tiny, 1.0)))
 
 
 #: `running_count` multiplies by triangular matrices from this many elements on (below, and

@@ -102,13 +102,16 @@ def _update_equality(env, env_params) -> dict[str, np.ndarray]:
         return (flat_params, optimizer.init(flat_params)), batch
 
     def epochs(start, batch, local_config, axis_name):
-        epoch_keys = jax.random.split(jax.random.key(3), config.update_epochs)
+        # One minibatch per epoch: the shuffle does not change the update.
+        shuffle_bits = jax.random.bits(
+            jax.random.key(3), (config.update_epochs, local_config.batch_size)
+        )
         (params, _), infos = jax.lax.scan(
-            lambda carry, key: ppo_train.update_epoch(
-                carry, key, batch, local_config, agent, hyperparams, axis_name
+            lambda carry, bits: ppo_train.update_epoch(
+                carry, bits, batch, local_config, agent, hyperparams, axis_name
             ),
             start,
-            epoch_keys,
+            shuffle_bits,
         )
         return params, infos
 

@@ -8,6 +8,7 @@ import pytest
 
 from jaxrl import envs
 from jaxrl.agents import ppo
+from jaxrl.agents.ppo import train as ppo_train
 
 TINY = ppo.PPOConfig(
     total_timesteps=4 * 16 * 3,
@@ -143,6 +144,66 @@ def test_log_callback_sees_every_update_and_changes_nothing(cartpole, tiny_train
     jax.effects_barrier()
     assert sorted(seen) == [1, 2, 3]
     chex.assert_trees_all_equal(result.metrics, tiny_train(jax.random.key(0)).metrics)
+
+
+#: The primitives that each run a Threefry hash (a rolled loop on the CPU) per call site.
+_RANDOM_DRAWS = {"random_bits", "random_split", "random_fold_in", "threefry2x32"}
+
+
+def _count_random_draws(jaxpr) -> int:
+    """Random-number call sites in a jaxpr, nested jaxprs included."""
+    count = 0
+    for eqn in jaxpr.eqns:
+        count += eqn.primitive.name in _RANDOM_DRAWS
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    count += _count_random_draws(inner)
+    return count
+
+
+def test_an_update_draws_its_random_numbers_in_two_calls(cartpole):
+    """All of an update's noise comes from one bits call, plus the pools' reset noise: each
+    Threefry call site is a loop of its own to compile (the update used to have six)."""
+    env, params = cartpole
+    agent = ppo_train.make_agent(TINY, env, params)
+    runner = ppo.make_init(TINY, env, params)(jax.random.key(0))
+    jaxpr = jax.make_jaxpr(
+        lambda r: ppo_train.update_step(r, TINY, env, params, agent, TINY.hyperparams)
+    )(runner)
+    assert _count_random_draws(jaxpr.jaxpr) == 2
+    init_jaxpr = jax.make_jaxpr(ppo.make_init(TINY, env, params))(jax.random.key(0))
+    # The init's one bits call; CartPole's reset writes its hash out (`numerics.uniform`).
+    assert _count_random_draws(init_jaxpr.jaxpr) == 1
+
+
+def test_update_noise_keys_are_distinct_and_pools_are_initial_states(cartpole):
+    env, params = cartpole
+    agent = ppo_train.make_agent(TINY, env, params)
+    draw = jax.jit(lambda key: ppo_train.draw_update_noise(key, TINY, env, params, agent.network))
+    key = jax.random.key(5)
+    noise = draw(key)
+    chex.assert_trees_all_equal(noise, draw(key))
+    steps, envs_ = TINY.num_steps, TINY.num_envs
+    assert noise.action_noise.shape == (steps, envs_, 2)
+    assert noise.shuffle_bits.shape == (TINY.update_epochs, TINY.batch_size)
+    pool_obs, pool_state = noise.reset_pools
+    assert pool_obs.shape == (steps, envs_, 4)
+    np.testing.assert_array_equal(pool_obs, jax.vmap(jax.vmap(env.observation))(pool_state))
+    assert float(np.max(np.abs(pool_obs))) <= 0.05  # CartPole's initial states
+    words = np.concatenate(
+        [
+            jax.random.key_data(noise.next_key)[None],
+            jax.random.key_data(noise.env_keys),
+            jax.random.key_data(jax.random.key(5))[None],
+        ]
+    )
+    assert len({tuple(w) for w in words}) == len(words)
+    assert len({tuple(row) for row in np.asarray(noise.shuffle_bits)}) == TINY.update_epochs
+    later = draw(noise.next_key)
+    assert not np.array_equal(later.action_noise, noise.action_noise)
+    assert not np.array_equal(later.reset_pools[0], pool_obs)
 
 
 def test_episode_metrics_are_nan_when_no_episode_ended():

@@ -8,7 +8,11 @@ from jax.flatten_util import ravel_pytree
 
 from jaxrl.agents.ppo import ActorCritic
 from jaxrl.agents.ppo.networks import flat_init_distribution
-from jaxrl.agents.ppo.train import PACKED_SORT_MAX_SIZE, shuffled_indices
+from jaxrl.agents.ppo.train import (
+    PACKED_SORT_MAX_SIZE,
+    permutation_from_bits,
+    shuffled_indices,
+)
 
 NETWORK = ActorCritic(action_dim=2, discrete=True, hidden_sizes=(8, 8))
 
@@ -58,6 +62,25 @@ def test_shuffled_indices_is_uniform():
     # 81 degrees of freedom: mean 81, std ~12.7; 150 is beyond 5 standard deviations.
     assert chi_square < 150, chi_square
     assert not np.array_equal(permutations[0], permutations[1])
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_action_noise_from_bits_is_action_noise_from_the_key(discrete):
+    network = ActorCritic(action_dim=3, discrete=discrete)
+    for seed in range(3):
+        key = jax.random.key(seed)
+        np.testing.assert_array_equal(
+            network.action_noise_from_bits(jax.random.bits(key, (7, 5, 3))),
+            network.action_noise(key, (7, 5)),
+        )
+
+
+def test_permutation_from_bits_is_shuffled_indices_of_the_key():
+    for size in (5, 500, PACKED_SORT_MAX_SIZE + 3):
+        key = jax.random.key(size)
+        np.testing.assert_array_equal(
+            permutation_from_bits(jax.random.bits(key, (size,))), shuffled_indices(key, size)
+        )
 
 
 def test_the_initial_parameter_law_compiles_nothing():

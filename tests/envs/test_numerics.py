@@ -161,3 +161,39 @@ def test_running_count_equals_cumsum(size, density):
     counted = jax.jit(numerics.running_count)(jnp.asarray(mask))
     assert counted.dtype == jnp.int32
     np.testing.assert_array_equal(np.asarray(counted), expected)
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4)])
+def test_draws_from_bits_equal_jax_draws_from_the_key(shape):
+    """In one program, `*_from_bits(jax.random.bits(key, shape))` is `jax.random.*(key, shape)`
+    bit for bit (op by op, outside jit, the multiply-add may round differently)."""
+
+    @jax.jit
+    def both(key):
+        bits = jax.random.bits(key, shape)
+        ours = (
+            numerics.uniform_from_bits(bits),
+            numerics.uniform_from_bits(bits, -2.5, 0.75),
+            numerics.normal_from_bits(bits),
+            numerics.gumbel_from_bits(bits),
+        )
+        jaxs = (
+            jax.random.uniform(key, shape),
+            jax.random.uniform(key, shape, minval=-2.5, maxval=0.75),
+            jax.random.normal(key, shape),
+            jax.random.gumbel(key, shape),
+        )
+        return ours, jaxs
+
+    for seed in range(4):
+        ours, jaxs = both(jax.random.key(seed))
+        for mine, expected in zip(ours, jaxs, strict=True):
+            np.testing.assert_array_equal(mine, expected)
+
+
+def test_draws_from_extreme_bits_stay_finite_and_in_range():
+    bits = jnp.array([0, 1, 511, 512, 0x7FFFFFFF, 0xFFFFFE00, 0xFFFFFFFF], jnp.uint32)
+    uniform = numerics.uniform_from_bits(bits, -1.0, 1.0)
+    assert bool(jnp.all((uniform >= -1.0) & (uniform < 1.0)))
+    assert bool(jnp.all(jnp.isfinite(numerics.normal_from_bits(bits))))
+    assert bool(jnp.all(jnp.isfinite(numerics.gumbel_from_bits(bits))))

@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl.envs import numerics
+
 # Normal initialisers with orthogonal init's gains (std = gain / sqrt(fan_in)). An orthogonal
 # init (a QR decomposition inside the program) deadlocked jaxlib 0.10's CPU backend under
 # vmap(train) over seeds; a normal init never did.
@@ -32,6 +34,11 @@ class Categorical:
     def noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         """Standard Gumbel noise `[..., n]` for `sample_with_noise` (drawable ahead of time)."""
         return jax.random.gumbel(key, shape, jnp.float32)
+
+    @staticmethod
+    def noise_from_bits(bits: jax.Array) -> jax.Array:
+        """`noise(key, shape)` from `jax.random.bits(key, shape)` (`numerics.*_from_bits`)."""
+        return numerics.gumbel_from_bits(bits)
 
     def sample_with_noise(self, noise: jax.Array) -> jax.Array:
         """The Gumbel-max sample: `jax.random.categorical`'s draw for the noise's key."""
@@ -67,6 +74,11 @@ class DiagGaussian:
     def noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         """Standard normal noise `[..., action_dim]` for `sample_with_noise`."""
         return jax.random.normal(key, shape, jnp.float32)
+
+    @staticmethod
+    def noise_from_bits(bits: jax.Array) -> jax.Array:
+        """`noise(key, shape)` from `jax.random.bits(key, shape)` (`numerics.*_from_bits`)."""
+        return numerics.normal_from_bits(bits)
 
     def sample_with_noise(self, noise: jax.Array) -> jax.Array:
         return self.mean + jnp.exp(self.log_std) * noise
@@ -144,6 +156,12 @@ class ActorCritic(nn.Module):
         `[*batch_shape, action_dim]`, Gumbel (discrete) or standard normal (continuous)."""
         distribution = Categorical if self.discrete else DiagGaussian
         return distribution.noise(key, tuple(batch_shape) + (self.action_dim,))
+
+    def action_noise_from_bits(self, bits: jax.Array) -> jax.Array:
+        """`action_noise` from uint32 bits `[*batch_shape, action_dim]`: bit for bit
+        `action_noise(key, batch_shape)` when the bits are `jax.random.bits(key, bits.shape)`."""
+        distribution = Categorical if self.discrete else DiagGaussian
+        return distribution.noise_from_bits(bits)
 
     def value(self, obs: jax.Array) -> jax.Array:
         return self.value_head(self.critic_torso(self._flatten(obs)))[..., 0]

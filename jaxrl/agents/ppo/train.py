@@ -9,6 +9,13 @@ steps. `update_step` is one such round; `train` scans it `num_updates` times.
 The optimizer sees all parameters as one flat vector (`ravel_pytree`): one Adam update of one
 array instead of one per layer, which shortens compile time.
 
+Random numbers: on the CPU each `jax.random` call site compiles to a rolled Threefry loop of
+about a dozen kernels. `init_runner_state` draws the initial parameters, the envs' reset keys
+and the first update's key from one `jax.random.bits` call, and each update draws its next key,
+its steps' env keys and reset pools, its action noise and its minibatch shuffles from another
+(`draw_update_noise`), so an update compiles two random-number loops (that one and the reset
+pools' noise) where separate draws took six.
+
 Data parallelism (`make_train(..., axis_name=...)`, run under `jax.shard_map` by
 `jaxrl.distributed`): each shard steps `num_envs / shards` envs with its own random stream and
 shuffles its own share of the rollout; every minibatch takes an equal share from each shard.
@@ -19,6 +26,7 @@ single-device update on the same global minibatches (up to float summation order
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +38,8 @@ from flax import struct
 from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams
 from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import ActorCritic, flat_init_distribution
-from jaxrl.envs import spaces
-from jaxrl.envs.core import Environment, EnvParams
+from jaxrl.envs import numerics, spaces
+from jaxrl.envs.core import Environment, EnvParams, default_reset_pool_size
 from jaxrl.gae import compute_gae
 from jaxrl.normalization import RunningStats
 
@@ -129,7 +137,11 @@ class Agent:
 
     def init_flat_params(self, key: jax.Array) -> jax.Array:
         """Initial parameters as one `[P]` float32 vector, from a single random draw."""
-        noise = jax.random.normal(key, self.init_mean.shape, jnp.float32)
+        return self.init_flat_params_from_bits(jax.random.bits(key, self.init_mean.shape))
+
+    def init_flat_params_from_bits(self, bits: jax.Array) -> jax.Array:
+        """`init_flat_params(key)` from `jax.random.bits(key, [P])`, bit for bit."""
+        noise = numerics.normal_from_bits(bits)
         return jnp.asarray(self.init_mean) + jnp.asarray(self.init_scale) * noise
 
 
@@ -186,16 +198,22 @@ def init_runner_state(
 ) -> RunnerState:
     """Initial parameters, optimizer state and `num_envs` freshly reset envs.
 
-    Under `axis_name` every shard starts from the same parameters, while its envs and its
-    random stream (actions, env noise, shuffling) are its own.
+    All from one `jax.random.bits` call on `key` (each random call site is a loop to compile):
+    the parameters' noise, the envs' reset keys and the key of the first update. Under
+    `axis_name` every shard starts from the same parameters, while its envs and its random
+    stream (actions, env noise, shuffling) are its own, from `fold_in(key, shard)`.
     """
-    key_init, key_reset, key_runner = jax.random.split(key, 3)
+    num_params = agent.init_mean.shape[0]
+    key_words = jax.random.key_data(key).shape[-1]
+    words = jax.random.bits(key, (num_params + (config.num_envs + 1) * key_words,))
+    flat_params = agent.init_flat_params_from_bits(words[:num_params])
+    stream_words = words[num_params:]
     if axis_name is not None:
-        shard = jax.lax.axis_index(axis_name)
-        key_reset = jax.random.fold_in(key_reset, shard)
-        key_runner = jax.random.fold_in(key_runner, shard)
-    obs, env_state = env.reset_batch(key_reset, config.num_envs, env_params)
-    flat_params = agent.init_flat_params(key_init)
+        shard_key = jax.random.fold_in(key, jax.lax.axis_index(axis_name))
+        stream_words = jax.random.bits(shard_key, stream_words.shape)
+    keys = _keys_from_words(stream_words.reshape((config.num_envs + 1, key_words)), key)
+    obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(keys[1:], env_params)
+    key_runner = keys[0]
     return RunnerState(
         flat_params=flat_params,
         opt_state=make_optimizer(config, hyperparams).init(flat_params),
@@ -209,19 +227,100 @@ def init_runner_state(
     )
 
 
+@struct.dataclass
+class UpdateNoise:
+    """Every random number one PPO update uses, drawn at its start (`draw_update_noise`).
+
+    Attributes:
+        next_key: the key the next update draws from.
+        env_keys: `[T]` keys, step t's key for `env.step_batch` (the dynamics of stochastic
+            envs, and the rare extra reset pool when more envs end than the pool holds).
+        action_noise: `[T, N, action_dim]`, step t's noise for `policy.sample_with_noise`.
+        reset_pools: step t's reset pool for `env.step_batch`: obs and state, each leaf with
+            leading `[T, pool_size]` axes.
+        shuffle_bits: `[update_epochs, batch_size]` uint32, each epoch's minibatch shuffle
+            (`permutation_from_bits`).
+    """
+
+    next_key: jax.Array
+    env_keys: jax.Array
+    action_noise: jax.Array
+    reset_pools: Any
+    shuffle_bits: jax.Array
+
+
+def draw_update_noise(
+    key: jax.Array,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    network: ActorCritic,
+) -> UpdateNoise:
+    """An update's random numbers from one `jax.random.bits` call on `key`.
+
+    On the CPU every `jax.random` call site is a rolled Threefry loop of its own, a dozen
+    kernels to compile; one call that hashes every word the update needs, cut into keys (the
+    next update's, the steps', the reset pools'), action noise and shuffle bits, leaves two
+    (this one, and the envs' reset noise under the pools' keys). The action noise and the
+    shuffles are what `network.action_noise` and `shuffled_indices` draw from a key whose bits
+    these are.
+    """
+    num_steps, num_envs = config.num_steps, config.num_envs
+    pool_size = default_reset_pool_size(num_envs)
+    key_words = jax.random.key_data(key).shape[-1]
+    sizes = {
+        "next_key": (key_words,),
+        "env_keys": (num_steps, key_words),
+        "pool_keys": (num_steps, pool_size, key_words),
+        "action_noise": (num_steps, num_envs, network.action_dim),
+        "shuffle_bits": (config.update_epochs, config.batch_size),
+    }
+    words = jax.random.bits(key, (sum(math.prod(shape) for shape in sizes.values()),))
+    parts, offset = {}, 0
+    for name, shape in sizes.items():
+        parts[name] = words[offset : offset + math.prod(shape)].reshape(shape)
+        offset += math.prod(shape)
+
+    def as_keys(data):
+        return _keys_from_words(data, key)
+
+    # The pools' resets hash JAX's way: few envs per pool, where the written-out hash's compile
+    # time does not pay (see `Environment._draw_pool`).
+    with numerics.fused_hashes(False):
+        reset_pools = jax.vmap(jax.vmap(env.reset, in_axes=(0, None)), in_axes=(0, None))(
+            as_keys(parts["pool_keys"]), env_params
+        )
+    return UpdateNoise(
+        next_key=as_keys(parts["next_key"]),
+        env_keys=as_keys(parts["env_keys"]),
+        action_noise=network.action_noise_from_bits(parts["action_noise"]),
+        reset_pools=reset_pools,
+        shuffle_bits=parts["shuffle_bits"],
+    )
+
+
+def _keys_from_words(words: jax.Array, like: jax.Array) -> jax.Array:
+    """Keys of `like`'s implementation from uint32 random words `[..., key_words]`: typed keys
+    for a typed `like`, the raw words for a raw one."""
+    if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(words, impl=jax.random.key_impl(like))
+    return words
+
+
 def collect_rollout(
     runner: RunnerState,
     config: PPOConfig,
     env: Environment,
     env_params: EnvParams,
     agent: Agent,
+    noise: UpdateNoise,
 ) -> tuple[RunnerState, Transition]:
     """Steps all envs `num_steps` times with the current policy: a `[T, N]` Transition.
 
-    Every step's random numbers (action noise, reset pool) are drawn before the scan, in one
-    batched call each, from the keys the step would have used (the same bits): inside the
-    scan's body each call would run JAX's rolled Threefry loop on a few numbers every step,
-    which costs more than the step itself for a handful of envs.
+    Every step's random numbers (env key, action noise, reset pool) come from `noise`, drawn
+    before the scan in one call: inside the scan's body each draw would run JAX's rolled
+    Threefry loop on a few numbers every step, which costs more than the step itself for a
+    handful of envs.
     """
     params = agent.unravel(runner.flat_params)
     normalize = _observation_normalizer(config, runner.obs_stats)
@@ -247,34 +346,7 @@ def collect_rollout(
         )
         return runner.replace(env_state=env_state, obs=next_obs), transition
 
-    # One split for the whole rollout: every random-number call site costs compile time.
-    keys = jax.random.split(runner.key, 2 * config.num_steps + 1)
-    step_keys = keys[1:].reshape((config.num_steps, 2))
-    action_noise, reset_pools = draw_rollout_noise(
-        step_keys, config.num_envs, env, env_params, agent.network
-    )
-    return jax.lax.scan(
-        env_step, runner.replace(key=keys[0]), (step_keys[:, 1], action_noise, reset_pools)
-    )
-
-
-def draw_rollout_noise(
-    step_keys: jax.Array,
-    num_envs: int,
-    env: Environment,
-    env_params: EnvParams,
-    network: ActorCritic,
-) -> tuple[jax.Array, tuple[jax.Array, Any]]:
-    """Every step's action noise and reset pool, from `[T, 2]` keys (action key, env key).
-
-    Returns:
-        action noise `[T, N, action_dim]` (`policy.sample_with_noise`'s) and the reset pools
-        (`env.reset_pool`'s, each leaf with a leading `[T]` axis): what `policy.sample` and
-        `env.step_batch` would draw inside each step from the same keys, bit for bit.
-    """
-    action_noise = draw_action_noise(step_keys[:, 0], num_envs, network)
-    reset_pools = jax.vmap(lambda key: env.reset_pool(key, num_envs, env_params))(step_keys[:, 1])
-    return action_noise, reset_pools
+    return jax.lax.scan(env_step, runner, (noise.env_keys, noise.action_noise, noise.reset_pools))
 
 
 def draw_action_noise(keys: jax.Array, num_envs: int, network: ActorCritic) -> jax.Array:
@@ -309,20 +381,21 @@ def scale_rewards(
 
 def update_epoch(
     carry: tuple[jax.Array, optax.OptState],
-    key: jax.Array,
+    shuffle_bits: jax.Array,
     batch: dict[str, jax.Array],
     config: PPOConfig,
     agent: Agent,
     hyperparams: PPOHyperparams,
     axis_name: str | None = None,
 ) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
-    """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`.
+    """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`,
+    `shuffle_bits` `[B]` uint32 random bits that pick the order (`permutation_from_bits`).
 
     Under `axis_name`, `batch` is this shard's share and `config` the per-shard config: each
     minibatch is the union of every shard's local minibatch, its gradient their mean.
     """
     optimizer = make_optimizer(config, hyperparams)
-    permutation = shuffled_indices(key, config.batch_size)
+    permutation = permutation_from_bits(shuffle_bits)
     minibatches = jax.tree.map(
         lambda leaf: leaf[permutation].reshape(
             (config.num_minibatches, config.minibatch_size) + leaf.shape[1:]
@@ -364,19 +437,25 @@ PACKED_SORT_MAX_SIZE = 1 << 16
 
 
 def shuffled_indices(key: jax.Array, size: int) -> jax.Array:
-    """A uniformly random permutation of `0..size-1`: int32 `[size]`, one random call, one sort.
+    """A uniformly random permutation of `0..size-1`: int32 `[size]`, one random call, one sort
+    (`permutation_from_bits` of `jax.random.bits(key, (size,))`)."""
+    return permutation_from_bits(jax.random.bits(key, (size,)))
 
-    Up to `PACKED_SORT_MAX_SIZE` elements each gets a random uint32 whose low bits are replaced
-    by its index, and a single-array sort orders them (faster on the CPU than sorting keys and
-    indices as a pair, `jnp.argsort`); the index comes back from the low bits. Ties of
-    the random high bits (at least 16 of them) leave those elements in index order, as a stable
-    argsort of uniform floats would.
+
+def permutation_from_bits(bits: jax.Array) -> jax.Array:
+    """A uniformly random permutation of `0..size-1` from `[size]` uint32 random bits: int32.
+
+    Up to `PACKED_SORT_MAX_SIZE` elements each random word has its low bits replaced by its
+    index, and a single-array sort orders them (faster on the CPU than sorting keys and indices
+    as a pair, `jnp.argsort`); the index comes back from the low bits. Ties of the random high
+    bits (at least 16 of them) leave those elements in index order, as a stable argsort of
+    uniform floats would. Larger arrays argsort the uniforms the bits map to.
     """
+    size = bits.shape[0]
     if size > PACKED_SORT_MAX_SIZE:
-        return jnp.argsort(jax.random.uniform(key, (size,))).astype(jnp.int32)
+        return jnp.argsort(numerics.uniform_from_bits(bits)).astype(jnp.int32)
     index_bits = max(1, (size - 1).bit_length())
     low_mask = (1 << index_bits) - 1
-    bits = jax.random.bits(key, (size,), jnp.uint32)
     keys = (bits & jnp.uint32(0xFFFFFFFF ^ low_mask)) | jnp.arange(size, dtype=jnp.uint32)
     return (jax.lax.sort(keys) & jnp.uint32(low_mask)).astype(jnp.int32)
 
@@ -401,7 +480,8 @@ def update_step(
         did), `episodes` (their count), the loss terms, `approx_kl`, `clip_fraction`,
         `explained_variance`, `learning_rate` and `env_steps` (total so far).
     """
-    runner, rollout = collect_rollout(runner, config, env, env_params, agent)
+    noise = draw_update_noise(runner.key, config, env, env_params, agent.network)
+    runner, rollout = collect_rollout(runner, config, env, env_params, agent, noise)
     # The statistics the rollout's policy saw normalise the whole update's observations.
     normalize = _observation_normalizer(config, runner.obs_stats)
     params = agent.unravel(runner.flat_params)
@@ -427,12 +507,10 @@ def update_step(
         "target": targets,
     }
     batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
-    keys = jax.random.split(runner.key, config.update_epochs + 1)
-    key, epoch_keys = keys[0], keys[1:]
     (flat_params, opt_state), infos = jax.lax.scan(
-        lambda carry, k: update_epoch(carry, k, batch, config, agent, hyperparams, axis_name),
+        lambda carry, bits: update_epoch(carry, bits, batch, config, agent, hyperparams, axis_name),
         (runner.flat_params, runner.opt_state),
-        epoch_keys,
+        noise.shuffle_bits,
     )
     obs_stats = runner.obs_stats
     if config.normalize_observations:
@@ -441,7 +519,7 @@ def update_step(
         flat_params=flat_params,
         opt_state=opt_state,
         obs_stats=obs_stats,
-        key=key,
+        key=noise.next_key,
         update_index=runner.update_index + 1,
     )
     num_shards = 1 if axis_name is None else jax.lax.axis_size(axis_name)
