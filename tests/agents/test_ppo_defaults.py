@@ -78,6 +78,21 @@ def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
     assert np.sum(scores >= threshold) >= min_solved, scores
 
 
+def test_fast_compile_level_follows_the_samples_per_device():
+    cartpole = ppo.default_config("CartPole-v1")  # 60k steps x 5 epochs
+    assert ppo.fast_compile_level(cartpole) == "fastest"
+    assert ppo.fast_compile_level(cartpole, runs_per_device=8) == "fast"
+    assert ppo.fast_compile_level(ppo.default_config("MountainCar-v0")) == "fast"
+    limit = ppo_train.FASTEST_COMPILE_MAX_SAMPLES
+    at_limit = cartpole.replace(total_timesteps=limit // cartpole.update_epochs)
+    assert ppo.fast_compile_level(at_limit) == "fastest"
+    past_limit = at_limit.replace(total_timesteps=at_limit.total_timesteps + cartpole.batch_size)
+    assert ppo.fast_compile_level(past_limit) == "fast"
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="positive int"):
+            ppo.fast_compile_level(cartpole, bad)
+
+
 def test_parallel_tasks_pay_off_from_many_envs():
     assert not ppo.parallel_tasks_pay_off(ppo.default_config("CartPole-v1"))  # 5 envs
     assert ppo.parallel_tasks_pay_off(ppo.default_config("MountainCar-v0"))  # 64 envs
