@@ -296,7 +296,7 @@ class Driver:
             self.run_chunk,
             runner,
             self.hyperparams,
-            fast_compile=ppo.fast_compile_level(config, -(-spec.num_runs // self.mesh.size)),
+            fast_compile=ppo.fast_compile_level(config, spec.num_runs // self.mesh.size),
             parallel_tasks=ppo.parallel_tasks_pay_off(config),
         )
         compile_s = time.perf_counter() - compile_start

@@ -759,10 +759,12 @@ def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
     because the run part grows with every further sample, where "fast" runs up to twice as
     fast (MountainCar and CliffWalking, millions of samples, spend most of their time running).
     """
-    if isinstance(runs_per_device, bool) or not isinstance(runs_per_device, int):
+    if (
+        isinstance(runs_per_device, bool)
+        or not isinstance(runs_per_device, int)
+        or (runs_per_device < 1)
+    ):
         raise ValueError(f"runs_per_device={runs_per_device!r}: pass a positive int.")
-    if runs_per_device < 1:
-        raise ValueError(f"runs_per_device={runs_per_device}: pass a positive int.")
     samples = config.total_timesteps * config.update_epochs * runs_per_device
     return "fastest" if samples <= FASTEST_COMPILE_MAX_SAMPLES else "fast"
 
