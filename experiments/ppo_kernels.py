@@ -23,7 +23,7 @@ import jax
 
 from jaxrl import envs
 from jaxrl.agents import ppo
-from jaxrl.compilation import cpu_compile_options, loop_bodies, lower
+from jaxrl.compilation import compile_lowered, cpu_compile_options, loop_bodies, lower
 
 LEVELS = {"default": False, "fast": "fast", "fastest": "fastest"}
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             options = {**cpu_compile_options(LEVELS[level], parallel_tasks), **extra}
             start = time.perf_counter()
             try:
-                compiled = lowered.compile(compiler_options=options)
+                compiled = compile_lowered(lowered, options)
             except jax.errors.JaxRuntimeError as error:
                 print(f"error: XLA refused {extra}: {str(error).splitlines()[0]}", file=sys.stderr)
                 return 2

@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.compilation import compile_program, loop_bodies
+from jaxrl import compilation
+from jaxrl.compilation import compile_lowered, compile_program, loop_bodies
 
 
 def _program(x):
@@ -44,6 +45,35 @@ def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
         compile_program(_program, jnp.eye(2), fast_compile="turbo")
     with pytest.raises(ValueError, match="parallel_tasks='no': use True or False"):
         compile_program(_program, jnp.eye(2), parallel_tasks="no")
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="CPU compiler options")
+def test_fastest_hands_element_wise_work_to_ynnpack():
+    def layer(x, w):
+        return jnp.tanh(x @ w + 1.0) * 2.0 - jnp.exp(x).sum()
+
+    x, w = jnp.ones((100, 64)) / 8, jnp.ones((64, 64)) / 64
+    fastest, _ = compile_program(layer, x, w, fast_compile="fastest")
+    fast, _ = compile_program(layer, x, w, fast_compile="fast")
+    # XLA's CPU backend marks a YNNPACK call with its fusion kind; "fastest" leaves no
+    # element-wise kernel to its loop emitters here.
+    assert '"kind":"__ynn_fusion"' in fastest.as_text()
+    assert "kind=kLoop" not in fastest.as_text()
+    np.testing.assert_allclose(
+        np.asarray(fastest(x, w)), np.asarray(fast(x, w)), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_compile_lowered_leaves_out_an_optional_option_this_jaxlib_rejects(monkeypatch):
+    lowered = jax.jit(lambda x: x * 2).lower(jnp.ones(3))
+    unknown = {"xla_cpu_not_an_option_of_any_jaxlib": True}
+    bad_value = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_NOT_A_TYPE"}
+    # Not optional: XLA's own error stands.
+    with pytest.raises(jax.errors.JaxRuntimeError, match="No such compile option"):
+        compile_lowered(lowered, unknown)
+    monkeypatch.setattr(compilation, "_OPTIONAL_CPU_OPTIONS", frozenset({*unknown, *bad_value}))
+    compiled = compile_lowered(lowered, {**unknown, **bad_value, "xla_cpu_enable_fast_math": False})
+    np.testing.assert_array_equal(np.asarray(compiled(jnp.ones(3))), [2.0, 2.0, 2.0])
 
 
 @pytest.mark.skipif(

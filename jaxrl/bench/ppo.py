@@ -206,6 +206,7 @@ class FiveTupleEnv:
 
     gymnax 1.0's `step` returns `(obs, state, reward, terminated, truncated, info)`; rejax expects
     gymnax 0.0.x's `(obs, state, reward, done, info)` with `done = terminated | truncated`.
+    Under gymnax 0.0.x the env's own 5-tuple passes through.
     """
 
     def __init__(self, env):
@@ -219,7 +220,10 @@ class FiveTupleEnv:
         return self.env.reset(key, params)
 
     def step(self, key, state, action, params=None):
-        obs, state, reward, terminated, truncated, info = self.env.step(key, state, action, params)
+        out = self.env.step(key, state, action, params)
+        if len(out) == 5:  # gymnax 0.0.x already returns rejax's tuple
+            return out
+        obs, state, reward, terminated, truncated, info = out
         return obs, state, reward, terminated | truncated, info
 
     def action_space(self, params=None):
