@@ -743,7 +743,7 @@ def parallel_tasks_pay_off(config: PPOConfig) -> bool:
 #: vmapped on it), `compile_program(..., fast_compile="fastest")` reaches trained params sooner
 #: on the CPU than "fast": XLA's older loop emitters save more compile time than they add run
 #: time. See `fast_compile_level`.
-FASTEST_COMPILE_MAX_SAMPLES = 1_000_000
+FASTEST_COMPILE_MAX_SAMPLES = 2_000_000
 
 
 def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
@@ -752,12 +752,13 @@ def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
     device, `total_timesteps x update_epochs x runs_per_device`), "fast" otherwise.
 
     Measured on 2 cores with `python experiments/ppo_kernels.py --env ENV --levels fastest fast
-    --time` (compile + run, one seed; README, session 8): "fastest" was ahead for Acrobot
-    (250k samples) and MountainCarContinuous (800k), level with "fast" for FourRooms (640k),
-    and `jaxrl bench ppo` puts it 1.5 s ahead for CartPole (300k). Pendulum (1.2M, just past
-    the threshold) was still ~1 s ahead with "fastest"; the threshold stays on the safe side
-    because the run part grows with every further sample, where "fast" runs up to twice as
-    fast (MountainCar and CliffWalking, millions of samples, spend most of their time running).
+    --time` (compile + run, one seed, session 10, "fastest" handing element-wise work to
+    YNNPACK): "fastest" saved 0.5-0.75 s of compile on every env and ran 1.04-1.41x as long,
+    so it came out ahead for Acrobot (250k samples, by 0.7 s), FourRooms (640k, 0.45 s),
+    MountainCarContinuous (800k, 0.5 s), Pendulum (1.2M, 0.3 s; its run is the one 1.41x as
+    long, which puts its break-even near 2M) and even MountainCar (4M, 0.6 s), and behind for
+    CliffWalking (10M, 0.7 s). The threshold sits at Pendulum's break-even: the run part grows
+    with every further sample.
     """
     if (
         isinstance(runs_per_device, bool)
