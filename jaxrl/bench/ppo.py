@@ -7,7 +7,8 @@ Contestants (`CONTESTANTS`):
   jaxrl_jit       (opt-in, `--contestants`) the same program through plain `jax.jit` (XLA's
                   default options).
   jaxrl_rejax_hp  jaxrl at rejax's published CartPole hyperparameters (`REJAX_CARTPOLE`).
-  jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program.
+  jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program (its
+                  kernels split across threads: 800 samples per minibatch step).
   jaxrl_8_seeds_all_cores  the same 8 seeds split over one forced CPU device per core
                   (`jaxrl.distributed.sharded_vmap`, `--xla_force_host_platform_device_count`):
                   one compile, each core running its share of the seeds.
@@ -318,7 +319,8 @@ def train_jaxrl(
     if quick:
         config = harness.quick_ppo_config(config, config.total_timesteps)
     num_seeds = NUM_SEEDS_VMAPPED if name in MULTI_SEED else 1
-    parallel_tasks = ppo.parallel_tasks_pay_off(config)
+    runs_per_device = num_seeds // (len(jax.devices()) if name == "jaxrl_8_seeds_all_cores" else 1)
+    parallel_tasks = ppo.parallel_tasks_pay_off(config, max(1, runs_per_device))
     single_train = ppo.make_train(config, env, env_params)
     train, key = single_train, jax.random.key(seed)
     if num_seeds > 1:

@@ -292,12 +292,13 @@ class Driver:
         compile_start = time.perf_counter()
         if runner is None:
             runner = self.init(self.keys, self.hyperparams)
+        runs_per_device = spec.num_runs // self.mesh.size
         compiled, _ = compile_program(
             self.run_chunk,
             runner,
             self.hyperparams,
-            fast_compile=ppo.fast_compile_level(config, spec.num_runs // self.mesh.size),
-            parallel_tasks=ppo.parallel_tasks_pay_off(config),
+            fast_compile=ppo.fast_compile_level(config, runs_per_device),
+            parallel_tasks=ppo.parallel_tasks_pay_off(config, runs_per_device),
         )
         compile_s = time.perf_counter() - compile_start
         last_saved = state.update

@@ -723,20 +723,39 @@ def make_train(
     return train
 
 
-#: From this many envs, XLA's parallel task assignment (a kernel split across CPU threads) pays
-#: off in PPO's program; below it the hand-offs cost more than the work they share.
+#: From this many envs, or this many gradient samples per minibatch step, on a device (runs
+#: vmapped on it included), XLA's parallel task assignment (a kernel split across CPU threads)
+#: pays off in PPO's program; below both the hand-offs cost more than the work they share.
 PARALLEL_TASKS_MIN_ENVS = 64
+PARALLEL_TASKS_MIN_MINIBATCH = 512
 
 
-def parallel_tasks_pay_off(config: PPOConfig) -> bool:
-    """Whether `config`'s program should compile with XLA's parallel task assignment on the
-    CPU (`compile_program(..., parallel_tasks=...)`): True from `PARALLEL_TASKS_MIN_ENVS` envs.
+def parallel_tasks_pay_off(config: PPOConfig, runs_per_device: int = 1) -> bool:
+    """Whether `runs_per_device` vmapped runs of `config` should compile with XLA's parallel
+    task assignment on the CPU (`compile_program(..., parallel_tasks=...)`): True from
+    `PARALLEL_TASKS_MIN_ENVS` envs or `PARALLEL_TASKS_MIN_MINIBATCH` samples per minibatch
+    step, counted over the runs.
 
     Measured on 2 cores (`python experiments/ppo_kernels.py --env ENV --levels fast --time`,
-    README): at 5 envs (CartPole) each kernel on one thread trains faster on less CPU time; at
-    64 envs (MountainCar) the split is faster.
+    README): at 5 envs and minibatches of 100 (CartPole) each kernel on one thread trains
+    faster on less CPU time; FourRooms (32 envs, 256) and Pendulum (16, 64) ran level; at 64
+    envs and 512 (MountainCar) the split is faster, and so for 8 vmapped CartPole seeds (40
+    envs, 800 samples: run 1.69-1.83 s against 1.97-2.19 s, session 10).
     """
-    return config.num_envs >= PARALLEL_TASKS_MIN_ENVS
+    _check_runs_per_device(runs_per_device)
+    return (
+        config.num_envs * runs_per_device >= PARALLEL_TASKS_MIN_ENVS
+        or config.minibatch_size * runs_per_device >= PARALLEL_TASKS_MIN_MINIBATCH
+    )
+
+
+def _check_runs_per_device(runs_per_device: Any) -> None:
+    if (
+        isinstance(runs_per_device, bool)
+        or not isinstance(runs_per_device, int)
+        or (runs_per_device < 1)
+    ):
+        raise ValueError(f"runs_per_device={runs_per_device!r}: pass a positive int.")
 
 
 #: Up to this many gradient samples a device computes in a run (env steps x epochs x runs
@@ -760,12 +779,7 @@ def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
     CliffWalking (10M, 0.7 s). The threshold sits at Pendulum's break-even: the run part grows
     with every further sample.
     """
-    if (
-        isinstance(runs_per_device, bool)
-        or not isinstance(runs_per_device, int)
-        or (runs_per_device < 1)
-    ):
-        raise ValueError(f"runs_per_device={runs_per_device!r}: pass a positive int.")
+    _check_runs_per_device(runs_per_device)
     samples = config.total_timesteps * config.update_epochs * runs_per_device
     return "fastest" if samples <= FASTEST_COMPILE_MAX_SAMPLES else "fast"
 
