@@ -5,11 +5,14 @@ compile time grows with the number of kernels, and for PPO's small arrays so doe
 prints, for each compile level, every loop body's launches per execution (kernels and buffer
 copies; the rollout step runs `num_steps` times an update, a minibatch step `update_epochs x
 num_minibatches` times), the launch sites in the program and the launches in one run; with
-`--time`, the run's wall and CPU seconds too (one warm-up run, then the median of three).
+`--time`, the run's wall and CPU seconds too (one warm-up run, then the median of `--runs`,
+each run listed: a run whose CPU seconds exceed its wall used the runtime's second thread).
 
     python experiments/ppo_kernels.py                      # CartPole-v1's tuned default
     python experiments/ppo_kernels.py --env MountainCar-v0 --total-timesteps 200000 --time
     python experiments/ppo_kernels.py --xla-option xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE
+    python experiments/ppo_kernels.py --seeds 8 --levels fast --time   # 8 seeds vmapped
+    python experiments/ppo_kernels.py --rejax-hp --levels fast --time --runs 12
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
     parser.add_argument("--total-timesteps", type=int, help="override the default config's")
     parser.add_argument("--time", action="store_true", help="also time each compiled run")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs with --time (default 3)")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds vmapped in one program")
+    parser.add_argument(
+        "--rejax-hp", action="store_true", help="rejax's published CartPole hyperparameters"
+    )
     parser.add_argument(
         "--xla-option",
         action="append",
@@ -42,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         help="an extra XLA compiler option for every level (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.seeds < 1:
+        parser.error(f"--runs {args.runs} --seeds {args.seeds}: pass positive counts.")
     extra = {}
     for option in args.xla_option:
         name, sep, value = option.partition("=")
@@ -51,14 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env, env_params = envs.make(args.env)
         config = ppo.default_config(args.env)
+        if args.rejax_hp:
+            from jaxrl.bench.ppo import jaxrl_rejax_config
+
+            config = jaxrl_rejax_config(config)
         if args.total_timesteps is not None:
             config = config.replace(total_timesteps=args.total_timesteps)
     except ValueError as error:
         parser.error(str(error))
-    key = jax.random.key(0)
-    lowered = lower(ppo.make_train(config, env, env_params), key)
+    train, key = ppo.make_train(config, env, env_params), jax.random.key(0)
+    if args.seeds > 1:
+        train, key = jax.vmap(train), jax.random.split(key, args.seeds)
+    lowered = lower(train, key)
     print(f"{args.env}: {config.num_envs} envs x {config.num_steps} steps, {config.update_epochs}")
-    print(f"epochs x {config.num_minibatches} minibatches, {config.num_updates} updates; {extra}")
+    print(
+        f"epochs x {config.num_minibatches} minibatches, {config.num_updates} updates, "
+        f"{args.seeds} seed(s); {extra}"
+    )
     for level in args.levels:
         for parallel_tasks in (True, False):
             options = {**cpu_compile_options(LEVELS[level], parallel_tasks), **extra}
@@ -72,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             bodies = loop_bodies(compiled.as_text())
             sites = sum(body.launches for body in bodies)
             runs = sum(body.launches * (body.executions or 0) for body in bodies)
-            timing = _time_runs(compiled, key) if args.time else ""
+            timing = _time_runs(compiled, key, args.runs) if args.time else ""
             print(
                 f"\nfast_compile={LEVELS[level]!r}, parallel_tasks={parallel_tasks}: {sites} "
                 f"launch sites (kernels and copies), {runs:,} launches a run, compiled in "
@@ -84,15 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _time_runs(compiled, key) -> str:
+def _time_runs(compiled, key, runs: int) -> str:
     jax.block_until_ready(compiled(key))
     walls, cpus = [], []
-    for _ in range(3):
+    for _ in range(runs):
         wall, cpu = time.perf_counter(), time.process_time()
         jax.block_until_ready(compiled(key))
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return f"; run {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU"
+    each = ", ".join(f"{wall:.2f}/{cpu:.2f}" for wall, cpu in zip(walls, cpus, strict=True))
+    return (
+        f"; run {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU"
+        f" (each run wall/CPU s: {each})"
+    )
 
 
 if __name__ == "__main__":

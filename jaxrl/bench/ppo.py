@@ -7,8 +7,8 @@ Contestants (`CONTESTANTS`):
   jaxrl_jit       (opt-in, `--contestants`) the same program through plain `jax.jit` (XLA's
                   default options).
   jaxrl_rejax_hp  jaxrl at rejax's published CartPole hyperparameters (`REJAX_CARTPOLE`).
-  jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program (its
-                  kernels split across threads: 800 samples per minibatch step).
+  jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program
+                  (`ppo.parallel_tasks_pay_off(config, 8)`: its kernels split across threads).
   jaxrl_8_seeds_all_cores  the same 8 seeds split over one forced CPU device per core
                   (`jaxrl.distributed.sharded_vmap`, `--xla_force_host_platform_device_count`):
                   one compile, each core running its share of the seeds.

@@ -197,3 +197,12 @@ def test_sb3_child_records_what_the_jax_children_record():
     assert record["config"]["torch_threads"] == 1 and not record["config"]["stopped_at_solve"]
     [mean] = record["eval_returns"]
     assert 1.0 <= mean <= 500.0
+
+
+def test_five_tuple_env_passes_a_gymnax_0_0_x_step_through():
+    class OldGymnaxEnv:  # gymnax 0.0.x: step returns (obs, state, reward, done, info)
+        def step(self, key, state, action, params=None):
+            return "obs", state, 1.0, True, {"discount": 0.0}
+
+    out = bench_ppo.FiveTupleEnv(OldGymnaxEnv()).step(None, "state", 0)
+    assert out == ("obs", "state", 1.0, True, {"discount": 0.0})

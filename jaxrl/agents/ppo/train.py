@@ -739,8 +739,10 @@ def parallel_tasks_pay_off(config: PPOConfig, runs_per_device: int = 1) -> bool:
     Measured on 2 cores (`python experiments/ppo_kernels.py --env ENV --levels fast --time`,
     README): at 5 envs and minibatches of 100 (CartPole) each kernel on one thread trains
     faster on less CPU time; FourRooms (32 envs, 256) and Pendulum (16, 64) ran level; at 64
-    envs and 512 (MountainCar) the split is faster, and so for 8 vmapped CartPole seeds (40
-    envs, 800 samples: run 1.69-1.83 s against 1.97-2.19 s, session 10).
+    envs and 512 (MountainCar) the split is faster. 8 vmapped CartPole seeds (40 envs, 800
+    samples) split too; `python experiments/ppo_kernels.py --seeds 8 --levels fast --time
+    --runs 5` ran them level either way (medians 2.02 s against 1.99 s and 2.07 s against
+    2.14 s in two runs, session 10), so the minibatch count is a guess there, not a gain.
     """
     _check_runs_per_device(runs_per_device)
     return (
