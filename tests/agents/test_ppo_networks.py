@@ -98,3 +98,61 @@ def test_the_initial_parameter_law_compiles_nothing():
     finally:
         jax.monitoring.unregister_event_duration_listener(listener)
     assert compiles == []
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_the_shared_input_layer_is_two_separate_first_layers(discrete):
+    """`input_layer`'s kernel `[obs, 2H]` is the actor's first layer in its left half and the
+    critic's in its right: the network is two independent MLPs, written out here in NumPy."""
+    network = ActorCritic(action_dim=3, discrete=discrete, hidden_sizes=(6, 5))
+    params = network.init(jax.random.key(0), jnp.zeros((4,)))["params"]
+    # Non-zero biases, so that a mixed-up half would show.
+    params = jax.tree.map(
+        lambda leaf: leaf + 0.1 * jnp.arange(leaf.size).reshape(leaf.shape), params
+    )
+    obs = np.asarray(jax.random.normal(jax.random.key(1), (7, 4)))
+    policy, value = network.apply({"params": params}, obs)
+
+    def mlp(x, first_kernel, first_bias, torso, head):
+        x = np.tanh(x @ first_kernel + first_bias)
+        x = np.tanh(
+            x @ np.asarray(torso["Dense_0"]["kernel"]) + np.asarray(torso["Dense_0"]["bias"])
+        )
+        return x @ np.asarray(head["kernel"]) + np.asarray(head["bias"])
+
+    kernel, bias = (
+        np.asarray(params["input_layer"]["kernel"]),
+        np.asarray(params["input_layer"]["bias"]),
+    )
+    out = mlp(obs, kernel[:, :6], bias[:6], params["actor_torso"], params["policy_head"])
+    expected_value = mlp(obs, kernel[:, 6:], bias[6:], params["critic_torso"], params["value_head"])
+    np.testing.assert_allclose(
+        policy.logits if discrete else policy.mean, out, rtol=2e-5, atol=2e-6
+    )
+    np.testing.assert_allclose(value, expected_value[:, 0], rtol=2e-5, atol=2e-6)
+
+
+def test_the_flat_law_is_the_networks_initialisers():
+    """`flat_init_distribution`'s per-parameter scale is what each Flax initialiser draws: the
+    kernels' empirical std over many draws of `network.init` matches it, layer by layer."""
+    network = ActorCritic(action_dim=2, discrete=False, hidden_sizes=(16, 16), initial_log_std=-0.5)
+    mean, scale, unravel = flat_init_distribution(network, (4,))
+    draws = jax.vmap(lambda key: network.init(key, jnp.zeros((4,))))(
+        jax.random.split(jax.random.key(0), 400)
+    )
+    expected_mean, expected_scale = unravel(jnp.asarray(mean)), unravel(jnp.asarray(scale))
+    for path, leaf in jax.tree_util.tree_leaves_with_path(draws):
+        want_mean = _at(expected_mean, path)
+        want_scale = _at(expected_scale, path)
+        np.testing.assert_allclose(
+            np.mean(leaf, axis=0), want_mean, atol=0.25 * np.max(want_scale) + 1e-7
+        )
+        np.testing.assert_allclose(
+            np.std(leaf, axis=0).mean(), np.mean(want_scale), rtol=0.1, atol=1e-7
+        )
+
+
+def _at(tree, path):
+    for entry in path:
+        tree = tree[entry.key]
+    return tree

@@ -21,6 +21,21 @@ class LossInfo:
     clip_fraction: jax.Array
 
 
+def normalize_minibatch_advantages(
+    advantages: jax.Array, axis_name: str | None = None
+) -> jax.Array:
+    """Advantages `[..., B]` less their mean over the minibatch (the last axis), over their std
+    plus 1e-8. Under `axis_name` the minibatch is the union of every shard's equal share."""
+    if axis_name is None:
+        mean = advantages.mean(axis=-1, keepdims=True)
+        std = advantages.std(axis=-1, keepdims=True)
+    else:
+        mean = jax.lax.pmean(advantages.mean(axis=-1, keepdims=True), axis_name)
+        variance = jnp.mean(jnp.square(advantages - mean), axis=-1, keepdims=True)
+        std = jnp.sqrt(jax.lax.pmean(variance, axis_name))
+    return (advantages - mean) / (std + 1e-8)
+
+
 def ppo_loss(
     policy: Distribution,
     values: jax.Array,
@@ -33,6 +48,7 @@ def ppo_loss(
     vf_coef: jax.typing.ArrayLike,
     ent_coef: jax.typing.ArrayLike,
     axis_name: str | None = None,
+    normalize_advantages: bool = True,
 ) -> tuple[jax.Array, LossInfo]:
     """PPO's loss on a minibatch.
 
@@ -48,6 +64,8 @@ def ppo_loss(
         vf_coef, ent_coef: weights of the value loss and the entropy bonus.
         axis_name: data parallelism: the minibatch is the union of equal shares held by the
             shards of this axis, and the advantages are normalised over all of it.
+        normalize_advantages: False when the caller has already normalised them
+            (`normalize_advantages`).
 
     Returns:
         The scalar loss to minimise, and its terms.
@@ -55,12 +73,8 @@ def ppo_loss(
     log_probs = policy.log_prob(actions)
     log_ratio = log_probs - old_log_probs
     ratio = jnp.exp(log_ratio)
-    if axis_name is None:
-        mean, std = advantages.mean(), advantages.std()
-    else:
-        mean = jax.lax.pmean(advantages.mean(), axis_name)
-        std = jnp.sqrt(jax.lax.pmean(jnp.mean(jnp.square(advantages - mean)), axis_name))
-    advantages = (advantages - mean) / (std + 1e-8)
+    if normalize_advantages:
+        advantages = normalize_minibatch_advantages(advantages, axis_name)
     surrogate = ratio * advantages
     clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
     clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)

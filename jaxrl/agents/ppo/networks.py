@@ -115,6 +115,10 @@ class MLP(nn.Module):
 class ActorCritic(nn.Module):
     """Separate actor and critic MLPs.
 
+    Their first hidden layers are one `Dense` of twice the width (`input_layer`): the same
+    function and the same initial law as two layers, computed as one matrix product (XLA's CPU
+    runtime launches each product as its own task; see `jaxrl.columns`).
+
     Attributes:
         action_dim: number of discrete actions, or the action vector's length.
         discrete: a categorical head when True, else a Gaussian with a state-independent log-std.
@@ -132,8 +136,10 @@ class ActorCritic(nn.Module):
     obs_ndim: int = 1
 
     def setup(self):
-        self.actor_torso = MLP(self.hidden_sizes, self.activation)
-        self.critic_torso = MLP(self.hidden_sizes, self.activation)
+        if self.hidden_sizes:
+            self.input_layer = nn.Dense(2 * self.hidden_sizes[0], kernel_init=_HIDDEN_INIT)
+        self.actor_torso = MLP(self.hidden_sizes[1:], self.activation)
+        self.critic_torso = MLP(self.hidden_sizes[1:], self.activation)
         self.policy_head = nn.Dense(self.action_dim, kernel_init=_POLICY_INIT)
         self.value_head = nn.Dense(1, kernel_init=_VALUE_INIT)
         if not self.discrete:
@@ -146,7 +152,8 @@ class ActorCritic(nn.Module):
         return self.policy(obs), self.value(obs)
 
     def policy(self, obs: jax.Array) -> Distribution:
-        out = self.policy_head(self.actor_torso(self._flatten(obs)))
+        actor_input, _ = self._torso_inputs(obs)
+        out = self.policy_head(self.actor_torso(actor_input))
         if self.discrete:
             return Categorical(logits=out)
         return DiagGaussian(mean=out, log_std=jnp.broadcast_to(self.log_std, out.shape))
@@ -164,7 +171,18 @@ class ActorCritic(nn.Module):
         return distribution.noise_from_bits(bits)
 
     def value(self, obs: jax.Array) -> jax.Array:
-        return self.value_head(self.critic_torso(self._flatten(obs)))[..., 0]
+        _, critic_input = self._torso_inputs(obs)
+        return self.value_head(self.critic_torso(critic_input))[..., 0]
+
+    def _torso_inputs(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The actor's and the critic's first hidden activations `[..., hidden_sizes[0]]` (the
+        flattened observations when there are no hidden layers)."""
+        x = self._flatten(obs)
+        if not self.hidden_sizes:
+            return x, x
+        hidden = getattr(nn, self.activation)(self.input_layer(x))
+        width = self.hidden_sizes[0]
+        return hidden[..., :width], hidden[..., width:]
 
     def _flatten(self, obs: jax.Array) -> jax.Array:
         batch_shape = obs.shape[: obs.ndim - self.obs_ndim]

@@ -26,6 +26,7 @@ single-device update on the same global minibatches (up to float summation order
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -36,8 +37,9 @@ import optax
 from flax import struct
 
 from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams
-from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
+from jaxrl.agents.ppo.losses import LossInfo, normalize_minibatch_advantages, ppo_loss
 from jaxrl.agents.ppo.networks import ActorCritic, flat_init_distribution
+from jaxrl.columns import FLOAT32_EXACT_INT_MAX, ColumnLayout, pack_columns, unpack_columns
 from jaxrl.envs import numerics, spaces
 from jaxrl.envs.core import Environment, EnvParams, default_reset_pool_size
 from jaxrl.gae import compute_gae
@@ -166,17 +168,23 @@ def make_agent(config: PPOConfig, env: Environment, env_params: EnvParams) -> Ag
     return Agent(network=network, unravel=unravel, init_mean=init_mean, init_scale=init_scale)
 
 
-def make_optimizer(config: PPOConfig, hyperparams: PPOHyperparams) -> optax.GradientTransformation:
-    """Global-norm clipping then Adam, the learning rate annealed linearly to 0 per update."""
-    steps_per_update = config.update_epochs * config.num_minibatches
+def make_optimizer(
+    config: PPOConfig,
+    hyperparams: PPOHyperparams,
+    learning_rate: jax.typing.ArrayLike | None = None,
+) -> optax.GradientTransformation:
+    """Global-norm clipping then Adam at `learning_rate`, a float32 scalar that may be traced:
+    an update's rate (`learning_rate_at`, annealed linearly to 0 over the run), fixed within it.
+    None gives the first update's. The optimizer state is the same for every rate.
+
+    The rate is passed in, not scheduled on Adam's step count, so a minibatch step keeps one
+    counter (Adam's) rather than two: one kernel fewer in the program's hottest loop.
+    """
+    if learning_rate is None:
+        learning_rate = learning_rate_at(config, hyperparams, 0)
     return optax.chain(
         optax.clip_by_global_norm(hyperparams.max_grad_norm),
-        optax.adam(
-            learning_rate=lambda count: learning_rate_at(
-                config, hyperparams, count // steps_per_update
-            ),
-            eps=1e-5,
-        ),
+        optax.adam(learning_rate=learning_rate, eps=1e-5),
     )
 
 
@@ -344,9 +352,30 @@ def collect_rollout(
             episode_return=info["episode_return"],
             episode_length=info["episode_length"],
         )
-        return runner.replace(env_state=env_state, obs=next_obs), transition
+        packed, passed, layout = pack_columns(_fields(transition), 1, _small_ints(agent))
+        layouts.append(layout)
+        return runner.replace(env_state=env_state, obs=next_obs), (packed, passed)
 
-    return jax.lax.scan(env_step, runner, (noise.env_keys, noise.action_noise, noise.reset_pools))
+    # One packed row per env and step (`jaxrl.columns`): a step stores one array, not ten.
+    layouts: list[ColumnLayout] = []
+    runner, (packed, passed) = jax.lax.scan(
+        env_step, runner, (noise.env_keys, noise.action_noise, noise.reset_pools)
+    )
+    return runner, Transition(**unpack_columns(packed, passed, layouts[-1]))
+
+
+def _fields(data: Any) -> dict[str, jax.Array]:
+    """A dataclass's fields by name, in order."""
+    return {field.name: getattr(data, field.name) for field in dataclasses.fields(data)}
+
+
+def _small_ints(agent: Agent) -> frozenset[str]:
+    """The integer fields `pack_columns` may pack: a categorical policy's sampled actions, which
+    index its logits."""
+    network = agent.network
+    return frozenset(
+        {"action"} if network.discrete and network.action_dim < FLOAT32_EXACT_INT_MAX else ()
+    )
 
 
 def draw_action_noise(keys: jax.Array, num_envs: int, network: ActorCritic) -> jax.Array:
@@ -387,21 +416,30 @@ def update_epoch(
     agent: Agent,
     hyperparams: PPOHyperparams,
     axis_name: str | None = None,
+    learning_rate: jax.typing.ArrayLike | None = None,
 ) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
     """One pass over the rollout in shuffled minibatches; `batch` leaves are `[B, ...]`,
     `shuffle_bits` `[B]` uint32 random bits that pick the order (`permutation_from_bits`).
 
     Under `axis_name`, `batch` is this shard's share and `config` the per-shard config: each
     minibatch is the union of every shard's local minibatch, its gradient their mean.
+    `learning_rate` is this update's (`learning_rate_at`; the first update's when None).
     """
-    optimizer = make_optimizer(config, hyperparams)
+    optimizer = make_optimizer(config, hyperparams, learning_rate)
     permutation = permutation_from_bits(shuffle_bits)
-    minibatches = jax.tree.map(
+    # One packed row per sample (`jaxrl.columns`): one gather per epoch and one slice per
+    # minibatch step rather than one per field. Each minibatch's advantages are normalised
+    # here, all minibatches at once, rather than in the minibatch step (the hottest loop).
+    packed, passed, layout = pack_columns(batch, 1, _small_ints(agent))
+    packed, passed = jax.tree.map(
         lambda leaf: leaf[permutation].reshape(
             (config.num_minibatches, config.minibatch_size) + leaf.shape[1:]
         ),
-        batch,
+        (packed, passed),
     )
+    minibatches = unpack_columns(packed, passed, layout)
+    minibatches["advantage"] = normalize_minibatch_advantages(minibatches["advantage"], axis_name)
+    packed, passed, layout = pack_columns(minibatches, 2, _small_ints(agent))
 
     def loss_fn(flat_params, minibatch):
         policy, values = agent.network.apply(agent.unravel(flat_params), minibatch["obs"])
@@ -417,19 +455,32 @@ def update_epoch(
             hyperparams.vf_coef,
             hyperparams.ent_coef,
             axis_name=axis_name,
+            normalize_advantages=False,
         )
 
     def update_minibatch(carry, minibatch):
         flat_params, opt_state = carry
+        minibatch = unpack_columns(*minibatch, layout)
         grads, info = jax.grad(loss_fn, has_aux=True)(flat_params, minibatch)
         if axis_name is not None:
             # Equal shares per shard: the mean of the shards' gradients is the global one.
             grads, info = jax.lax.pmean((grads, info), axis_name)
         updates, opt_state = optimizer.update(grads, opt_state, flat_params)
-        return (optax.apply_updates(flat_params, updates), opt_state), info
+        return (optax.apply_updates(flat_params, updates), opt_state), _pack_info(info)
 
-    carry, infos = jax.lax.scan(update_minibatch, carry, minibatches)
-    return carry, jax.tree.map(jnp.mean, infos)
+    carry, infos = jax.lax.scan(update_minibatch, carry, (packed, passed))
+    return carry, _unpack_info(jnp.mean(infos, axis=0))
+
+
+def _pack_info(info: LossInfo) -> jax.Array:
+    """`[6]`: the loss terms as one array, which a scan stacks with one store, not six."""
+    return jnp.stack([getattr(info, field.name) for field in dataclasses.fields(info)])
+
+
+def _unpack_info(packed: jax.Array) -> LossInfo:
+    """`_pack_info`'s inverse; `packed` `[..., 6]` gives `[...]` leaves."""
+    names = [field.name for field in dataclasses.fields(LossInfo)]
+    return LossInfo(**{name: packed[..., index] for index, name in enumerate(names)})
 
 
 #: `shuffled_indices` packs the index into a sort key's low bits up to this many elements.
@@ -507,11 +558,19 @@ def update_step(
         "target": targets,
     }
     batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
+
+    learning_rate = learning_rate_at(config, hyperparams, runner.update_index)
+
+    def epoch(carry, bits):
+        carry, info = update_epoch(
+            carry, bits, batch, config, agent, hyperparams, axis_name, learning_rate
+        )
+        return carry, _pack_info(info)
+
     (flat_params, opt_state), infos = jax.lax.scan(
-        lambda carry, bits: update_epoch(carry, bits, batch, config, agent, hyperparams, axis_name),
-        (runner.flat_params, runner.opt_state),
-        noise.shuffle_bits,
+        epoch, (runner.flat_params, runner.opt_state), noise.shuffle_bits
     )
+    infos = _unpack_info(infos)
     obs_stats = runner.obs_stats
     if config.normalize_observations:
         obs_stats = update_stats(obs_stats, rollout.obs, axis_name)
