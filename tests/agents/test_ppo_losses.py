@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jaxrl.agents.ppo import ActorCritic, Categorical, DiagGaussian, ppo_loss
+from jaxrl.agents.ppo.losses import normalize_minibatch_advantages
 
 
 def _loss(ratios, advantages, values=None, targets=None, old_values=None):
@@ -113,3 +114,35 @@ def test_sampling_from_noise_drawn_ahead_equals_sampling_from_the_key():
         np.testing.assert_array_equal(Categorical(logits).sample_with_noise(noise), drawn)
         noise = ActorCritic(action_dim=2, discrete=False).action_noise(key, (7,))
         np.testing.assert_array_equal(gaussian.sample_with_noise(noise), gaussian.sample(key))
+
+
+def test_advantages_normalised_per_minibatch_hand_worked():
+    """Each row (a minibatch) less its mean over its population std: [1, 3] -> [-1, 1] and
+    [2, 2, ...] (no spread) -> 0, rows apart from each other."""
+    out = normalize_minibatch_advantages(jnp.array([[1.0, 3.0], [2.0, 2.0], [-4.0, 0.0]]))
+    np.testing.assert_allclose(out, [[-1.0, 1.0], [0.0, 0.0], [-1.0, 1.0]], atol=1e-6)
+
+
+def test_normalising_ahead_of_the_loss_is_the_losss_own_normalisation():
+    """`update_epoch` normalises each minibatch's advantages before its loop and passes
+    `normalize_advantages=False`: the loss and its terms are what normalising inside gives."""
+    advantages = jnp.array([0.3, -1.2, 2.5, 0.1])
+    inside = _loss([0.7, 1.1, 1.4, 0.9], advantages)
+    n = len(advantages)
+    policy = DiagGaussian(mean=jnp.zeros((n, 1)), log_std=jnp.zeros((n, 1)))
+    ahead = ppo_loss(
+        policy,
+        jnp.zeros(n),
+        jnp.zeros((n, 1)),
+        -0.5 * math.log(2 * math.pi) - jnp.log(jnp.array([0.7, 1.1, 1.4, 0.9])),
+        jnp.zeros(n),
+        normalize_minibatch_advantages(advantages),
+        jnp.zeros(n),
+        clip_eps=0.2,
+        vf_coef=0.5,
+        ent_coef=0.0,
+        normalize_advantages=False,
+    )
+    np.testing.assert_allclose(ahead[0], inside[0], rtol=1e-6)
+    for term in ("policy_loss", "clip_fraction", "approx_kl"):
+        np.testing.assert_allclose(getattr(ahead[1], term), getattr(inside[1], term), rtol=1e-6)
