@@ -9,6 +9,10 @@ steps. `update_step` is one such round; `train` scans it `num_updates` times.
 The optimizer sees all parameters as one flat vector (`ravel_pytree`): one Adam update of one
 array instead of one per layer, which shortens compile time.
 
+Loop bodies keep at most eight kernels ready at once, so that XLA's CPU runtime runs each on one
+thread (README, "One thread per loop"): the rollout's transitions, the minibatches and the loss
+terms each travel as one packed array (`jaxrl.columns`), and the learning rate is fixed per update.
+
 Random numbers: on the CPU each `jax.random` call site compiles to a rolled Threefry loop of
 about a dozen kernels. `init_runner_state` draws the initial parameters, the envs' reset keys
 and the first update's key from one `jax.random.bits` call, and each update draws its next key,
@@ -357,6 +361,7 @@ def collect_rollout(
         return runner.replace(env_state=env_state, obs=next_obs), (packed, passed)
 
     # One packed row per env and step (`jaxrl.columns`): a step stores one array, not ten.
+    # The layout is static; tracing the step records it here.
     layouts: list[ColumnLayout] = []
     runner, (packed, passed) = jax.lax.scan(
         env_step, runner, (noise.env_keys, noise.action_noise, noise.reset_pools)
