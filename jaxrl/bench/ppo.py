@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.reporting import available_cores
 
 ENV_ID = "CartPole-v1"
 SOLVED_RETURN = 475.0
@@ -514,7 +515,7 @@ def spawn(
     child_env.setdefault("JAX_PLATFORMS", "cpu")
     if name == "jaxrl_8_seeds_all_cores":
         flags = child_env.get("XLA_FLAGS", "")
-        devices = seed_devices(os.cpu_count() or 1)
+        devices = seed_devices(available_cores())
         child_env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
     spawned_at = time.time()
     command += ["--spawned-at", repr(spawned_at)]
@@ -537,7 +538,9 @@ def spawn(
 def seed_devices(cores: int) -> int:
     """CPU devices for `jaxrl_8_seeds_all_cores`: the most, up to one per core, that split the
     seeds evenly."""
-    return max(d for d in range(1, min(cores, NUM_SEEDS_VMAPPED) + 1) if NUM_SEEDS_VMAPPED % d == 0)
+    from jaxrl.reporting import cpu_devices_for
+
+    return cpu_devices_for(NUM_SEEDS_VMAPPED, cores)
 
 
 def first_at_or_above(

@@ -125,6 +125,13 @@ def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> N
         "--eval-episodes", type=int, default=eval_episodes, help="final evaluation episodes per run"
     )
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    parser.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="on the CPU, split the runs over this many devices (default: one per core, as many "
+        "as split the runs evenly; 1 keeps them on one)",
+    )
     _add_jax_arguments(parser)
     from jaxrl import distributed
 
@@ -145,13 +152,22 @@ def _add_jax_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def setup_jax(args: argparse.Namespace) -> None:
-    """Platform, persistent compilation cache and several hosts, before JAX starts a backend."""
+def setup_jax(args: argparse.Namespace, num_runs: int | None = None) -> None:
+    """Platform, persistent compilation cache, CPU devices and several hosts, before JAX starts a
+    backend. `num_runs` (vmapped runs, for train and sweep) sets the CPU devices (`cpu_devices`)."""
     import jax
 
     platform = args.platform or ("cpu" if not os.environ.get("JAX_PLATFORMS") else None)
     if platform not in (None, "auto"):
         jax.config.update("jax_platforms", platform)
+    runs_on_cpu = (platform or os.environ.get("JAX_PLATFORMS")) == "cpu"
+    if runs_on_cpu and num_runs is not None and not getattr(args, "distributed", False):
+        devices = cpu_devices(num_runs, getattr(args, "cpu_devices", None))
+        if devices is not None:
+            try:
+                jax.config.update("jax_num_cpu_devices", devices)
+            except RuntimeError:
+                pass  # JAX already started in this process (an embedding caller): keep its devices
     if not args.no_compile_cache:
         jax.config.update("jax_compilation_cache_dir", str(compilation_cache_dir()))
         # Cache every program: PPO's are 2-10 s to compile on a CPU, seconds to load.
@@ -160,6 +176,32 @@ def setup_jax(args: argparse.Namespace) -> None:
         from jaxrl import distributed
 
         distributed.initialize_from_args(args)
+
+
+def cpu_devices(num_runs: int, requested: int | None) -> int | None:
+    """The CPU devices to split `num_runs` over (None: leave JAX's count alone).
+
+    By default one per core, as many as split the runs evenly (`reporting.cpu_devices_for`):
+    each device runs its share of the seeds on its own core, where one device's program would
+    share two cores between the kernels of one step. A count already set through
+    `--xla_force_host_platform_device_count` in `XLA_FLAGS` or `jax_num_cpu_devices` is kept.
+    """
+    from jaxrl.reporting import available_cores, cpu_devices_for
+
+    if requested is not None:
+        if requested < 1 or num_runs % requested:
+            raise UsageError(
+                f"--cpu-devices {requested}: {num_runs} runs do not split evenly over it; pass a "
+                f"divisor of {num_runs} (e.g. 1)."
+            )
+        return requested
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return None
+    import jax
+
+    if jax.config.jax_num_cpu_devices != -1:
+        return None
+    return cpu_devices_for(num_runs, available_cores())
 
 
 def compilation_cache_dir() -> Path:
@@ -259,6 +301,8 @@ def resolve_run(args: argparse.Namespace, sweep: bool) -> tuple[RunSpec, Path, b
             )
         return spec, args.resume, True
     spec = build_spec(args, sweep)
+    if args.cpu_devices is not None:
+        cpu_devices(spec.num_runs, args.cpu_devices)  # a bad count fails before --out is touched
     out = args.out or default_run_dir(("sweep-" if sweep else "") + spec.env_id.replace(":", "-"))
     prepare_out_dir(out, args.overwrite)
     return spec, out, False
@@ -285,7 +329,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
     process_start = time.perf_counter()
     spec, out, resuming = resolve_run(args, sweep)
-    setup_jax(args)
+    setup_jax(args, spec.num_runs)
     import jax
 
     from jaxrl.reporting import write_json_atomically

@@ -18,6 +18,7 @@ from PIL import Image
 
 from jaxrl.cli import main
 from jaxrl.cli.training import RunSpec
+from jaxrl.reporting import available_cores, cpu_devices_for
 
 #: A PPO small enough to compile in a few seconds; 24 updates of 4 envs x 16 steps.
 TINY = [
@@ -65,6 +66,8 @@ def trained_run(tmp_path_factory, cli_env) -> Path:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f"files in {run}" in result.stdout
+    # On the CPU the seeds are split over one device per core (as many as split them evenly).
+    assert f"on {cpu_devices_for(2, available_cores())} cpu device(s)" in result.stdout
     return run
 
 
@@ -190,6 +193,7 @@ def test_bad_input_from_the_real_command_is_one_line_and_exit_2(cli_env):
         (["train", "CartPole-v1", "--set", "learning_rate"], "write NAME=VALUE"),
         (["train", "CartPole-v1", "--seeds", "0"], "at least one seed"),
         (["train", "CartPole-v1", "--chunk-updates", "7"], "does not divide"),
+        (["train", "CartPole-v1", "--cpu-devices", "3"], "do not split evenly"),
         (["train", "CartPole-v1", "--config", "missing.json"], "no such file"),
         (["train"], "give an env id"),
         (["sweep", "CartPole-v1", "--set", "num_envs=4,8"], "fixes the program's shapes"),
