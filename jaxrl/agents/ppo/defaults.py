@@ -5,6 +5,10 @@ then checked on 16 seeds (`experiments/ppo_table.py`): at least 14 reach the env
 with the mean of 100 deterministic evaluation episodes. Smallest budget that does so wins, since
 wall-clock time is the point.
 
+The `jaxrl sweep` figures quoted below ran on one CPU device; since session 11 `jaxrl sweep` splits
+the runs over one device per core, and `--cpu-devices 1` reproduces them (other splits agree to
+float rounding, which can tip a marginal seed).
+
 `normalize_rewards` appears wherever returns are far from 1 in size: the value loss clips each
 update's change of the value to `clip_eps` in reward units, so an unscaled critic needs hundreds
 of updates to reach values of -100 (Pendulum fails outright without it; CliffWalking reaches
