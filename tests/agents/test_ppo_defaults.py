@@ -104,11 +104,10 @@ def test_parallel_tasks_pay_off_from_many_envs():
     many_envs = config.replace(
         num_envs=ppo_train.PARALLEL_TASKS_MIN_ENVS, num_steps=8, num_minibatches=4
     )
-    assert many_envs.minibatch_size < ppo_train.PARALLEL_TASKS_MIN_MINIBATCH
     assert ppo.parallel_tasks_pay_off(many_envs)
-    # Vmapped runs count: 8 CartPole seeds share each kernel's 8 x 100 minibatch samples.
-    assert ppo.parallel_tasks_pay_off(config, runs_per_device=8)
-    assert not ppo.parallel_tasks_pay_off(config, runs_per_device=2)
+    # Vmapped runs count their envs: 8 CartPole seeds have 40, 16 have 80.
+    assert not ppo.parallel_tasks_pay_off(config, runs_per_device=8)
+    assert ppo.parallel_tasks_pay_off(config, runs_per_device=16)
     for bad in (0, True, 2.0):
         with pytest.raises(ValueError, match="positive int"):
             ppo.parallel_tasks_pay_off(config, bad)

@@ -787,32 +787,27 @@ def make_train(
     return train
 
 
-#: From this many envs, or this many gradient samples per minibatch step, on a device (runs
-#: vmapped on it included), XLA's parallel task assignment (a kernel split across CPU threads)
-#: pays off in PPO's program; below both the hand-offs cost more than the work they share.
+#: From this many envs on a device (runs vmapped on it included), XLA's parallel task
+#: assignment (a kernel split across CPU threads) pays off in PPO's program; below it the
+#: hand-offs cost more than the work they share.
 PARALLEL_TASKS_MIN_ENVS = 64
-PARALLEL_TASKS_MIN_MINIBATCH = 512
 
 
 def parallel_tasks_pay_off(config: PPOConfig, runs_per_device: int = 1) -> bool:
     """Whether `runs_per_device` vmapped runs of `config` should compile with XLA's parallel
     task assignment on the CPU (`compile_program(..., parallel_tasks=...)`): True from
-    `PARALLEL_TASKS_MIN_ENVS` envs or `PARALLEL_TASKS_MIN_MINIBATCH` samples per minibatch
-    step, counted over the runs.
+    `PARALLEL_TASKS_MIN_ENVS` envs, counted over the runs.
 
     Measured on 2 cores (`python experiments/ppo_kernels.py --env ENV --levels fast --time`,
-    README): at 5 envs and minibatches of 100 (CartPole) each kernel on one thread trains
-    faster on less CPU time; FourRooms (32 envs, 256) and Pendulum (16, 64) ran level; at 64
-    envs and 512 (MountainCar) the split is faster. 8 vmapped CartPole seeds (40 envs, 800
-    samples) split too; `python experiments/ppo_kernels.py --seeds 8 --levels fast --time
-    --runs 5` ran them level either way (medians 2.02 s against 1.99 s and 2.07 s against
-    2.14 s in two runs, session 10), so the minibatch count is a guess there, not a gain.
+    README): at 5 envs (CartPole) each kernel on one thread trains faster on less CPU time;
+    FourRooms (32 envs) and Pendulum (16) ran level; at 64 envs (MountainCar) the split is
+    faster. 8 vmapped CartPole seeds (40 envs, 800 samples per minibatch step) ran faster with
+    their kernels whole: `python experiments/ppo_kernels.py --seeds 8 --levels fast --time
+    --runs 5` gave 2.07 s against 2.27 s, 1.98 s against 2.08 s and 2.04 s against 2.14 s in three
+    runs (session 11; session 10 had also split from 512 samples per minibatch step).
     """
     _check_runs_per_device(runs_per_device)
-    return (
-        config.num_envs * runs_per_device >= PARALLEL_TASKS_MIN_ENVS
-        or config.minibatch_size * runs_per_device >= PARALLEL_TASKS_MIN_MINIBATCH
-    )
+    return config.num_envs * runs_per_device >= PARALLEL_TASKS_MIN_ENVS
 
 
 def _check_runs_per_device(runs_per_device: Any) -> None:
