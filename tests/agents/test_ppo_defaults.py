@@ -84,8 +84,9 @@ def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
 def test_fast_compile_level_follows_the_samples_per_device():
     cartpole = ppo.default_config("CartPole-v1")  # 60k steps x 5 epochs
     assert ppo.fast_compile_level(cartpole) == "fastest"
-    assert ppo.fast_compile_level(cartpole, runs_per_device=8) == "fast"
-    assert ppo.fast_compile_level(ppo.default_config("MountainCar-v0")) == "fast"
+    assert ppo.fast_compile_level(cartpole, runs_per_device=8) == "fastest"  # 2.4M samples
+    assert ppo.fast_compile_level(cartpole, runs_per_device=16) == "fast"
+    assert ppo.fast_compile_level(ppo.default_config("GridWorld-CliffWalking-v0")) == "fast"
     limit = ppo_train.FASTEST_COMPILE_MAX_SAMPLES
     at_limit = cartpole.replace(total_timesteps=limit // cartpole.update_epochs)
     assert ppo.fast_compile_level(at_limit) == "fastest"

@@ -823,7 +823,7 @@ def _check_runs_per_device(runs_per_device: Any) -> None:
 #: vmapped on it), `compile_program(..., fast_compile="fastest")` reaches trained params sooner
 #: on the CPU than "fast": XLA's older loop emitters save more compile time than they add run
 #: time. See `fast_compile_level`.
-FASTEST_COMPILE_MAX_SAMPLES = 2_000_000
+FASTEST_COMPILE_MAX_SAMPLES = 4_000_000
 
 
 def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
@@ -837,8 +837,12 @@ def fast_compile_level(config: PPOConfig, runs_per_device: int = 1) -> str:
     so it came out ahead for Acrobot (250k samples, by 0.7 s), FourRooms (640k, 0.45 s),
     MountainCarContinuous (800k, 0.5 s), Pendulum (1.2M, 0.3 s; its run is the one 1.41x as
     long, which puts its break-even near 2M) and even MountainCar (4M, 0.6 s), and behind for
-    CliffWalking (10M, 0.7 s). The threshold sits at Pendulum's break-even: the run part grows
-    with every further sample.
+    CliffWalking (10M, 0.7 s). Session 11 (each loop on one thread) measured vmapped seeds,
+    `--seeds N`: "fastest" ahead for 8 CartPole seeds (2.4M, by ~0.75 s: it compiled in
+    0.94-1.07 s against 1.74-1.97 s and ran as long, 1.94-2.00 s against 1.84-1.92 s, since its
+    kernels still spread over both threads), 4 MountainCarContinuous seeds (3.2M, 0.6 s) and 16
+    Acrobot seeds (4M, 0.67 s), level for 2 Pendulum seeds (2.4M, 0.1 s), so the threshold moved
+    from Pendulum's single-run break-even (2M) to 4M.
     """
     _check_runs_per_device(runs_per_device)
     samples = config.total_timesteps * config.update_epochs * runs_per_device
