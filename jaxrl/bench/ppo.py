@@ -47,7 +47,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxrl.bench import harness, report
-from jaxrl.reporting import available_cores
+from jaxrl.reporting import available_cores, cpu_devices_for
 
 ENV_ID = "CartPole-v1"
 SOLVED_RETURN = 475.0
@@ -538,8 +538,6 @@ def spawn(
 def seed_devices(cores: int) -> int:
     """CPU devices for `jaxrl_8_seeds_all_cores`: the most, up to one per core, that split the
     seeds evenly."""
-    from jaxrl.reporting import cpu_devices_for
-
     return cpu_devices_for(NUM_SEEDS_VMAPPED, cores)
 
 

@@ -162,12 +162,7 @@ def setup_jax(args: argparse.Namespace, num_runs: int | None = None) -> None:
         jax.config.update("jax_platforms", platform)
     runs_on_cpu = (platform or os.environ.get("JAX_PLATFORMS")) == "cpu"
     if runs_on_cpu and num_runs is not None and not getattr(args, "distributed", False):
-        devices = cpu_devices(num_runs, getattr(args, "cpu_devices", None))
-        if devices is not None:
-            try:
-                jax.config.update("jax_num_cpu_devices", devices)
-            except RuntimeError:
-                pass  # JAX already started in this process (an embedding caller): keep its devices
+        set_cpu_devices(num_runs, getattr(args, "cpu_devices", None))
     if not args.no_compile_cache:
         jax.config.update("jax_compilation_cache_dir", str(compilation_cache_dir()))
         # Cache every program: PPO's are 2-10 s to compile on a CPU, seconds to load.
@@ -202,6 +197,28 @@ def cpu_devices(num_runs: int, requested: int | None) -> int | None:
     if jax.config.jax_num_cpu_devices != -1:
         return None
     return cpu_devices_for(num_runs, available_cores())
+
+
+def set_cpu_devices(num_runs: int, requested: int | None) -> None:
+    """Sets JAX's CPU device count to `cpu_devices(num_runs, requested)` before its backend starts.
+
+    Where JAX already started in this process (a caller that used it before calling the CLI),
+    the count can no longer change: the default keeps JAX's devices, an explicit `--cpu-devices`
+    is a UsageError rather than silently ignored.
+    """
+    import jax
+
+    devices = cpu_devices(num_runs, requested)
+    if devices is None:
+        return
+    try:
+        jax.config.update("jax_num_cpu_devices", devices)
+    except RuntimeError:
+        if requested is not None and requested != len(jax.devices("cpu")):
+            raise UsageError(
+                f"--cpu-devices {requested}: JAX already started in this process with "
+                f"{len(jax.devices('cpu'))} CPU device(s); run the command in a fresh process."
+            ) from None
 
 
 def compilation_cache_dir() -> Path:

@@ -17,6 +17,7 @@ from flax import serialization
 from PIL import Image
 
 from jaxrl.cli import main
+from jaxrl.cli.options import UsageError
 from jaxrl.cli.training import RunSpec
 from jaxrl.reporting import available_cores, cpu_devices_for
 
@@ -343,3 +344,17 @@ def test_a_ctrl_c_during_a_chunks_commit_is_raised_after_it():
             steps.append("committed")
     assert steps == ["committed"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_cpu_devices_cannot_change_once_jax_started_and_an_explicit_count_says_so():
+    """This test process has started JAX: the default keeps its devices quietly, an explicit
+    count it cannot honour is a UsageError, one it already has passes."""
+    from jaxrl.cli.commands import set_cpu_devices
+
+    have = len(jax.devices("cpu"))
+    set_cpu_devices(8, None)
+    set_cpu_devices(have, have)
+    other = 2 if have == 1 else 1
+    with pytest.raises(UsageError, match="already started"):
+        set_cpu_devices(2 * have, other)
+    assert len(jax.devices("cpu")) == have
