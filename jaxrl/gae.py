@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxrl.tracing import depend_on
+
 
 def compute_gae(
     rewards: jax.Array,
@@ -43,7 +45,7 @@ def compute_gae(
         advantage = delta + gamma * gae_lambda * (1.0 - ends) * advantage_after
         return advantage, advantage
 
-    _, advantages = jax.lax.scan(
-        backward, jnp.zeros_like(values[0]), (deltas, episode_ends), reverse=True
-    )
+    # The zero carry depends on `deltas`, so that under `jax.vmap` the loop is batched once.
+    no_advantage = depend_on(jnp.zeros_like(values[0]), deltas)
+    _, advantages = jax.lax.scan(backward, no_advantage, (deltas, episode_ends), reverse=True)
     return advantages, advantages + values

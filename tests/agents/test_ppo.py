@@ -128,6 +128,54 @@ def test_hyperparams_grid_rejects_bad_values():
         ppo.hyperparams_grid(TINY, num_envs=[1, 2])
 
 
+def _count_scans(jaxpr) -> int:
+    """`scan` equations in a jaxpr, nested jaxprs included."""
+    count = 0
+    for eqn in jaxpr.eqns:
+        count += eqn.primitive.name == "scan"
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    count += _count_scans(inner)
+    return count
+
+
+@pytest.mark.parametrize(
+    "normalize, sweep",
+    [(False, False), (True, False), (False, True)],
+    ids=["seeds", "normalized", "sweep"],
+)
+def test_vmap_batches_each_loop_once(cartpole, monkeypatch, normalize, sweep):
+    """A scan whose carry starts unbatched and turns batched is batched twice by vmap (and the
+    loops inside it with it); `train`'s constant carries depend on the key and hyperparameters
+    (`jaxrl.tracing`), so vmapping over seeds or a sweep batches each loop once. Counts calls of
+    JAX's scan batching rule (an internal hook: if a JAX upgrade moves it, move this with it)."""
+    from jax._src.interpreters import batching
+    from jax._src.lax.control_flow import loops
+
+    env, params = cartpole
+    config = TINY.replace(normalize_observations=normalize, normalize_rewards=normalize)
+    train = ppo.make_train(config, env, params)
+    key = jax.random.key(0)
+    num_scans = _count_scans(jax.make_jaxpr(train)(key).jaxpr)
+    assert num_scans >= 5  # updates, rollout, GAE, epochs, minibatches
+
+    rule = batching.fancy_primitive_batchers[loops.scan_p]
+    calls = []
+    monkeypatch.setitem(
+        batching.fancy_primitive_batchers,
+        loops.scan_p,
+        lambda *args, **kwargs: calls.append(1) or rule(*args, **kwargs),
+    )
+    if sweep:
+        grid, _ = ppo.hyperparams_grid(config, learning_rate=[1e-4, 1e-3])
+        jax.make_jaxpr(jax.vmap(train, in_axes=(None, 0)))(key, grid)
+    else:
+        jax.make_jaxpr(jax.vmap(train))(jax.random.split(key, 3))
+    assert len(calls) == num_scans
+
+
 def test_no_retracing_across_keys(cartpole):
     env, params = cartpole
     train = ppo.make_train(TINY, env, params)
