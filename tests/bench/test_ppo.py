@@ -87,6 +87,7 @@ def test_comparisons_and_targets_on_fixed_runs():
         (5.0, True),
         (2.0, True),
         (1.5, True),
+        (None, None),  # 8 seeds at 'fastest': neither 'fastest' contestant ran
         (2.5, False),
         (1.5, True),
     ]
@@ -117,6 +118,19 @@ def test_sb3_ratios_leave_out_compile_because_sb3_compiles_nothing():
 
 def test_seed_devices_split_the_seeds_evenly_over_at_most_one_device_per_core():
     assert [bench_ppo.seed_devices(cores) for cores in (1, 2, 3, 4, 6, 16)] == [1, 2, 2, 4, 4, 8]
+
+
+def test_eight_seeds_at_fastest_are_compared_with_one_seed_at_fastest():
+    runs = {
+        "jaxrl": [_run(2.0, 3.0, 1.5, 1000.0, [500.0])],
+        "jaxrl_fastest_compile": [_run(1.0, 2.0, 0.8, 1000.0, [500.0])],
+        "jaxrl_8_seeds_fastest": [_run(3.0, 4.0, 1.0, 1000.0, [500.0] * 8)],
+    }
+    summaries = {name: bench_ppo.summarize(rs) for name, rs in runs.items()}
+    goals = {goal["goal"]: (goal["value"], goal["met"]) for goal in bench_ppo.targets(summaries)}
+    # 3.0 s against jaxrl_fastest_compile's 1.0 s, not against jaxrl's 2.0 s.
+    assert goals["8 seeds at 'fastest': jit->params / 1 seed's at 'fastest' <= 2"] == (3.0, False)
+    assert "jaxrl_8_seeds_fastest" not in bench_ppo.DEFAULT_CONTESTANTS
 
 
 def test_targets_are_not_applicable_without_runs():
