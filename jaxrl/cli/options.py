@@ -177,6 +177,8 @@ def parse_sweep(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, lis
                 f"sweep it; sweep one of {', '.join(NUMERIC_FIELDS)}, or run one sweep per value."
             )
         else:
+            if name in config_field_types():
+                parse_field(name, text)  # a bad value is named before "nothing to sweep"
             single[name] = text
     if not swept:
         raise UsageError(

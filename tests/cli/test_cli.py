@@ -199,6 +199,7 @@ def test_bad_input_from_the_real_command_is_one_line_and_exit_2(cli_env):
         (["train"], "give an env id"),
         (["sweep", "CartPole-v1", "--set", "num_envs=4,8"], "fixes the program's shapes"),
         (["sweep", "CartPole-v1"], "nothing to sweep"),
+        (["sweep", "CartPole-v1", "--set", "learning_rate=abc"], "learning_rate takes a number"),
         (["sweep", "CartPole-v1", "--set", "gamma=0.9,1.5"], "gamma=1.5"),
         (["eval", "no-such-run"], "not a jaxrl run folder"),
         (["render", "CartPole-v1", "--out", "episode.mp4"], "write a .gif"),
