@@ -3,7 +3,7 @@
 XLA's CPU runtime launches one kernel per array that a loop stacks, gathers or slices: a
 rollout step that stores ten transition fields into ten stacked outputs launches ten
 dynamic-update-slices, a shuffle of six batch fields six gathers. Each is a tiny task for the
-runtime's dataflow executor, and when more than eight are ready at once it hands half of them to
+runtime's dataflow executor, and when more than eight wait besides the one it runs it hands half to
 its other thread; on a 2-core CPU the loop then hops between threads every step and runs ~25%
 slower on 1.5x the CPU time (README, "thread hopping"). Packed into one matrix, the store, the
 gather and the slice are one kernel each.
