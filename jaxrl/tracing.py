@@ -23,20 +23,19 @@ import jax.numpy as jnp
 Tree = TypeVar("Tree")
 
 
-def _zero_bits(anchor: jax.Array) -> jax.Array:
-    """A uint32 zero that depends on `anchor` (any array, PRNG keys included)."""
+def _zero_bits(anchor: Any) -> jax.Array:
+    """A uint32 zero that depends on `anchor`'s first element (any array, PRNG keys included;
+    a constant zero for an empty one)."""
     anchor = jnp.asarray(anchor)
     if jnp.issubdtype(anchor.dtype, jax.dtypes.prng_key):
         anchor = jax.random.key_data(anchor)
+    if anchor.size == 0:
+        return jnp.uint32(0)
     first = jnp.ravel(anchor)[0]
-    if first.dtype == jnp.bool_:
-        first = first.astype(jnp.uint8)
-    if first.dtype.itemsize != 4:
-        first = (
-            first.astype(jnp.uint32)
-            if jnp.issubdtype(first.dtype, jnp.integer)
-            else (first.astype(jnp.float32))
-        )
+    if first.dtype == jnp.bool_ or jnp.issubdtype(first.dtype, jnp.integer):
+        first = first.astype(jnp.uint32)
+    elif first.dtype.itemsize != 4:
+        first = first.astype(jnp.float32)
     return jnp.bitwise_and(jax.lax.bitcast_convert_type(first, jnp.uint32), jnp.uint32(0))
 
 

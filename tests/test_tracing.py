@@ -45,6 +45,14 @@ def test_values_dtypes_and_signs_are_unchanged(anchor):
         )
 
 
+def test_empty_anchors_and_no_anchors_leave_the_tree_as_it_is():
+    tree = _tree()
+    for anchors in [(), (jnp.zeros((0,)),), ({"nothing": jnp.zeros((2, 0), jnp.int32)},)]:
+        out = depend_on(tree, *anchors)
+        for name, value in tree.items():
+            np.testing.assert_array_equal(np.asarray(out[name]), np.asarray(value))
+
+
 def test_keys_pass_through():
     key = jax.random.key(0)
     out = depend_on({"key": key}, jnp.ones(2))
