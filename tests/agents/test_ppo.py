@@ -128,16 +128,16 @@ def test_hyperparams_grid_rejects_bad_values():
         ppo.hyperparams_grid(TINY, num_envs=[1, 2])
 
 
-def _count_scans(jaxpr) -> int:
-    """`scan` equations in a jaxpr, nested jaxprs included."""
+def _count_primitives(jaxpr, names: frozenset[str] | set[str]) -> int:
+    """Equations of the named primitives in a jaxpr, nested jaxprs included."""
     count = 0
     for eqn in jaxpr.eqns:
-        count += eqn.primitive.name == "scan"
+        count += eqn.primitive.name in names
         for param in eqn.params.values():
             for sub in param if isinstance(param, (list, tuple)) else [param]:
                 inner = getattr(sub, "jaxpr", sub)
                 if hasattr(inner, "eqns"):
-                    count += _count_scans(inner)
+                    count += _count_primitives(inner, names)
     return count
 
 
@@ -158,7 +158,7 @@ def test_vmap_batches_each_loop_once(cartpole, monkeypatch, normalize, sweep):
     config = TINY.replace(normalize_observations=normalize, normalize_rewards=normalize)
     train = ppo.make_train(config, env, params)
     key = jax.random.key(0)
-    num_scans = _count_scans(jax.make_jaxpr(train)(key).jaxpr)
+    num_scans = _count_primitives(jax.make_jaxpr(train)(key).jaxpr, {"scan"})
     assert num_scans >= 5  # updates, rollout, GAE, epochs, minibatches
 
     rule = batching.fancy_primitive_batchers[loops.scan_p]
@@ -198,19 +198,6 @@ def test_log_callback_sees_every_update_and_changes_nothing(cartpole, tiny_train
 _RANDOM_DRAWS = {"random_bits", "random_split", "random_fold_in", "threefry2x32"}
 
 
-def _count_random_draws(jaxpr) -> int:
-    """Random-number call sites in a jaxpr, nested jaxprs included."""
-    count = 0
-    for eqn in jaxpr.eqns:
-        count += eqn.primitive.name in _RANDOM_DRAWS
-        for param in eqn.params.values():
-            for sub in param if isinstance(param, (list, tuple)) else [param]:
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    count += _count_random_draws(inner)
-    return count
-
-
 def test_an_update_draws_its_random_numbers_in_two_calls(cartpole):
     """All of an update's noise comes from one bits call, plus the pools' reset noise: each
     Threefry call site is a loop of its own to compile (the update used to have six)."""
@@ -220,10 +207,10 @@ def test_an_update_draws_its_random_numbers_in_two_calls(cartpole):
     jaxpr = jax.make_jaxpr(
         lambda r: ppo_train.update_step(r, TINY, env, params, agent, TINY.hyperparams)
     )(runner)
-    assert _count_random_draws(jaxpr.jaxpr) == 2
+    assert _count_primitives(jaxpr.jaxpr, _RANDOM_DRAWS) == 2
     init_jaxpr = jax.make_jaxpr(ppo.make_init(TINY, env, params))(jax.random.key(0))
     # The init's one bits call; CartPole's reset writes its hash out (`numerics.uniform`).
-    assert _count_random_draws(init_jaxpr.jaxpr) == 1
+    assert _count_primitives(init_jaxpr.jaxpr, _RANDOM_DRAWS) == 1
 
 
 def test_update_noise_keys_are_distinct_and_pools_are_initial_states(cartpole):
