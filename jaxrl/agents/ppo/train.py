@@ -227,25 +227,25 @@ def init_runner_state(
     keys = _keys_from_words(stream_words.reshape((config.num_envs + 1, key_words)), key)
     obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(keys[1:], env_params)
     key_runner = keys[0]
-    normalizer_stats = (RunningStats.create(obs.shape[1:]), RunningStats.create(()))
-    normalizing = config.normalize_observations or config.normalize_rewards
     # Every carry that changes during the run depends on both the key and the hyperparameters
     # (the Adam moments and episode counters start as constants; under a sweep, params and
     # observations start the same for every point), so that `vmap(train)` over seeds or over a
-    # sweep batches the update loop's body once, not twice (`jaxrl.tracing`).
-    flat_params, opt_state, env_state, obs, discounted_return, tied_stats = depend_on(
+    # sweep batches the update loop's body once, not twice (`jaxrl.tracing`). The normalisers'
+    # statistics change only when they are used.
+    flat_params, opt_state, env_state, obs, discounted_return = depend_on(
         (
             flat_params,
             make_optimizer(config, hyperparams).init(flat_params),
             env_state,
             obs,
             jnp.zeros((config.num_envs,), jnp.float32),
-            normalizer_stats if normalizing else (),
         ),
         words,
         hyperparams,
     )
-    obs_stats, return_stats = tied_stats if normalizing else normalizer_stats
+    obs_stats, return_stats = RunningStats.create(obs.shape[1:]), RunningStats.create(())
+    if config.normalize_observations or config.normalize_rewards:
+        obs_stats, return_stats = depend_on((obs_stats, return_stats), words, hyperparams)
     return RunnerState(
         flat_params=flat_params,
         opt_state=opt_state,
