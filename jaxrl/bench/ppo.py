@@ -98,6 +98,16 @@ CONTESTANTS = {
 REJAX_CONTESTANTS = ("rejax", "rejax_eval_end")
 #: The references jaxrl's contestants are compared with, each oriented so > 1 favours jaxrl.
 REFERENCES = ("rejax", "rejax_eval_end", "sb3")
+#: rejax's trace+compile seconds on the CPU where the PPO issue set its absolute targets (its
+#: prototype measured "2.3-2.65 s trace+compile, vs rejax's 4.7 s"). `machine_factor` divides
+#: this run's rejax_eval_end trace+compile by it, to read those targets on today's machine.
+REFERENCE_REJAX_TRACE_COMPILE_S = 4.7
+#: The absolute targets: (goal, timing key, seconds on the reference CPU).
+ABSOLUTE_TARGETS = (
+    ("jit->params median", "jit_to_params_s", 3.0),
+    ("process wall median", "process_s", 5.0),
+    ("trace + compile median", "trace_compile_s", 2.5),
+)
 #: Run only when named with --contestants: compiler settings under evaluation (each costs a
 #: fresh process per repetition, and `all` must fit in ten minutes on two cores).
 OPT_IN_CONTESTANTS = ("jaxrl_jit", "jaxrl_8_seeds_fastest")
@@ -638,19 +648,28 @@ def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "met": solved == evaluated if tuned else None,
         }
     ]
-    upper_bounds = tuple(
-        (f"{name} {goal}", med(name, key), bound)
-        for name in ("jaxrl", "jaxrl_fastest_compile")
-        for goal, key, bound in (
-            ("jit->params median <= 3 s", "jit_to_params_s", 3.0),
-            ("process wall median <= 5 s", "process_s", 5.0),
-            ("trace + compile median <= 2.5 s", "trace_compile_s", 2.5),
-        )
-        if name == "jaxrl" or name in summaries
-    ) + (
+    single_seed = [
+        name for name in ("jaxrl", "jaxrl_fastest_compile") if name == "jaxrl" or name in summaries
+    ]
+    upper_bounds = [
+        (f"{name} {goal} <= {bound:g} s", med(name, key), bound)
+        for name in single_seed
+        for goal, key, bound in ABSOLUTE_TARGETS
+    ]
+    factor = machine_factor(summaries)
+    for name in single_seed:
+        for goal, key, bound in ABSOLUTE_TARGETS:
+            if factor is None:
+                upper_bounds.append((f"{name} {goal} <= {bound:g} s x machine factor", None, 0.0))
+            else:
+                scaled = bound * factor
+                text = f"{name} {goal} <= {bound:g} s x {factor:.2f} = {scaled:.2f} s"
+                upper_bounds.append((text, med(name, key), scaled))
+    one_seed = med("jaxrl", "jit_to_params_s")
+    upper_bounds += [
         (
             f"{NUM_SEEDS_VMAPPED} seeds' jit->params / 1 seed's <= 2",
-            harness.ratio(med("jaxrl_8_seeds", "jit_to_params_s"), med("jaxrl", "jit_to_params_s")),
+            harness.ratio(med("jaxrl_8_seeds", "jit_to_params_s"), one_seed),
             2.0,
         ),
         (
@@ -663,12 +682,10 @@ def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         ),
         (
             f"{NUM_SEEDS_VMAPPED} seeds on all cores: jit->params / 1 seed's <= 2",
-            harness.ratio(
-                med("jaxrl_8_seeds_all_cores", "jit_to_params_s"), med("jaxrl", "jit_to_params_s")
-            ),
+            harness.ratio(med("jaxrl_8_seeds_all_cores", "jit_to_params_s"), one_seed),
             2.0,
         ),
-    )
+    ]
     for goal, value, bound in upper_bounds:
         out.append({"goal": goal, "value": value, "met": None if value is None else value <= bound})
     throughput = harness.ratio(
@@ -682,6 +699,22 @@ def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         }
     )
     return out
+
+
+def machine_factor(summaries: dict[str, dict[str, Any]]) -> float | None:
+    """How much slower this machine compiles than the one the absolute targets were set on:
+    rejax_eval_end's median trace+compile seconds in this run / `REFERENCE_REJAX_TRACE_COMPILE_S`
+    (None when rejax_eval_end did not run).
+
+    The 3 s / 5 s / 2.5 s targets are absolute figures from one CPU, and the machine changes
+    between sessions; rejax 0.1.3, fixed code measured side by side in the same run, is the
+    yardstick. rejax_eval_end compiles less than rejax as published, so it gives the smaller
+    factor: the stricter reading, whichever of the two the reference figure timed.
+    """
+    if "rejax_eval_end" not in summaries:
+        return None
+    reference = summaries["rejax_eval_end"]["trace_compile_s"]["median"]
+    return reference / REFERENCE_REJAX_TRACE_COMPILE_S
 
 
 def span(stats: dict[str, float] | None, digits: int = 2) -> str:
@@ -846,6 +879,15 @@ def markdown(section: dict[str, Any]) -> str:
             [goal["goal"], value, {True: "yes", False: "NO", None: "n/a"}[goal["met"]]]
         )
     lines += ["", report.markdown_table(["goal", "measured", "met"], goal_rows)]
+    factor = machine_factor(summaries)
+    if factor is not None:
+        reference = summaries["rejax_eval_end"]["trace_compile_s"]["median"]
+        lines += [
+            "",
+            f"Machine factor {factor:.2f}: rejax_eval_end's trace+compile median in this run, "
+            f"{reference:.2f} s, over {REFERENCE_REJAX_TRACE_COMPILE_S} s, rejax's on the CPU "
+            "where the issue set the absolute targets (> 1: this machine is slower).",
+        ]
     if section["settings"]["quick"]:
         lines += ["", f"quick: {QUICK_TIMESTEPS} steps per run, so the goals do not apply."]
     for name, reason in section["skipped"].items():

@@ -86,6 +86,10 @@ def test_comparisons_and_targets_on_fixed_runs():
         (3.0, True),
         (5.0, True),
         (2.0, True),
+        # The same three scaled by the machine factor, rejax_eval_end's 6.0 s / 4.7 s.
+        (3.0, True),
+        (5.0, True),
+        (2.0, True),
         (1.5, True),
         (None, None),  # 8 seeds at 'fastest': neither 'fastest' contestant ran
         (2.5, False),
@@ -131,6 +135,32 @@ def test_eight_seeds_at_fastest_are_compared_with_one_seed_at_fastest():
     # 3.0 s against jaxrl_fastest_compile's 1.0 s, not against jaxrl's 2.0 s.
     assert goals["8 seeds at 'fastest': jit->params / 1 seed's at 'fastest' <= 2"] == (3.0, False)
     assert "jaxrl_8_seeds_fastest" not in bench_ppo.DEFAULT_CONTESTANTS
+
+
+def test_absolute_targets_scale_with_rejax_compile_in_the_same_run():
+    def goals_with_rejax_at(trace_compile_s):
+        runs = {
+            "jaxrl": [_run(2.8, 4.0, 2.6, 1000.0, [500.0])],
+            "rejax_eval_end": [_run(9.0, 15.0, trace_compile_s, 4000.0, [500.0])],
+        }
+        summaries = {name: bench_ppo.summarize(rs) for name, rs in runs.items()}
+        return {g["goal"]: (g["value"], g["met"]) for g in bench_ppo.targets(summaries)}
+
+    # A machine compiling 1.2x slower than the reference: 2.6 s misses 2.5 s, meets 2.5 x 1.2.
+    slower = goals_with_rejax_at(1.2 * bench_ppo.REFERENCE_REJAX_TRACE_COMPILE_S)
+    assert slower["jaxrl trace + compile median <= 2.5 s"] == (2.6, False)
+    assert slower["jaxrl trace + compile median <= 2.5 s x 1.20 = 3.00 s"] == (2.6, True)
+    assert slower["jaxrl jit->params median <= 3 s x 1.20 = 3.60 s"] == (2.8, True)
+    # A faster one makes the bound stricter: 2.8 s meets 3 s but not 3 x 0.9.
+    faster = goals_with_rejax_at(0.9 * bench_ppo.REFERENCE_REJAX_TRACE_COMPILE_S)
+    assert faster["jaxrl jit->params median <= 3 s"] == (2.8, True)
+    assert faster["jaxrl jit->params median <= 3 s x 0.90 = 2.70 s"] == (2.8, False)
+    # Without rejax_eval_end there is no yardstick: not applicable, never met by default.
+    runs = {"jaxrl": [_run(2.8, 4.0, 2.6, 1000.0, [500.0])]}
+    alone = bench_ppo.targets({name: bench_ppo.summarize(rs) for name, rs in runs.items()})
+    assert {g["goal"]: g["met"] for g in alone}[
+        "jaxrl trace + compile median <= 2.5 s x machine factor"
+    ] is None
 
 
 def test_targets_are_not_applicable_without_runs():
