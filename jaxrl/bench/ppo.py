@@ -256,36 +256,22 @@ class FiveTupleEnv:
 def make_greedy_evaluate(logits_fn: Callable, num_episodes: int = EVAL_EPISODES) -> Callable:
     """Builds `evaluate(params, key) -> returns [num_episodes]` on jaxrl's CartPole-v1.
 
-    The same law as `ppo.make_evaluate` (one env per episode, `max_steps` steps, each env's
-    rewards summed up to its first episode end), for any policy given as
+    `ppo.play_episodes`, the law `ppo.make_evaluate` uses, for any policy given as
     `logits_fn(params, obs [N, 4]) -> logits [N, 2]`, acting by argmax.
     """
-    import jax
     import jax.numpy as jnp
 
     from jaxrl import envs
+    from jaxrl.agents import ppo
 
     env, env_params = envs.make(ENV_ID)
-    horizon = int(env_params.max_steps)
 
     def evaluate(params, key):
-        key_reset, key_run = jax.random.split(key)
-        obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
+        def act(obs, _):
+            logits = logits_fn(params, obs.astype(jnp.float32))
+            return jnp.argmax(logits, axis=-1).astype(jnp.int32)
 
-        def step(carry, key_step):
-            obs, env_state, returns, running = carry
-            _, key_env = jax.random.split(key_step)
-            action = jnp.argmax(logits_fn(params, obs.astype(jnp.float32)), axis=-1)
-            obs, env_state, reward, terminated, truncated, _ = env.step_batch(
-                key_env, env_state, action.astype(jnp.int32), env_params
-            )
-            returns = returns + jnp.where(running, reward, 0.0)
-            running = jnp.logical_and(running, ~jnp.logical_or(terminated, truncated))
-            return (obs, env_state, returns, running), None
-
-        init = (obs, env_state, jnp.zeros(num_episodes), jnp.ones(num_episodes, jnp.bool_))
-        (_, _, returns, _), _ = jax.lax.scan(step, init, jax.random.split(key_run, horizon))
-        return returns
+        return ppo.play_episodes(act, env, env_params, num_episodes, key)
 
     return evaluate
 
@@ -533,7 +519,7 @@ def spawn(
     child_env.setdefault("JAX_PLATFORMS", "cpu")
     if name == "jaxrl_8_seeds_all_cores":
         flags = child_env.get("XLA_FLAGS", "")
-        devices = seed_devices(available_cores())
+        devices = cpu_devices_for(NUM_SEEDS_VMAPPED, available_cores())
         child_env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
     spawned_at = time.time()
     command += ["--spawned-at", repr(spawned_at)]
@@ -551,12 +537,6 @@ def spawn(
     record = json.loads(lines[-1][len(RESULT_PREFIX) :])
     record["child_wall_s"] = wall_s
     return record
-
-
-def seed_devices(cores: int) -> int:
-    """CPU devices for `jaxrl_8_seeds_all_cores`: the most, up to one per core, that split the
-    seeds evenly."""
-    return cpu_devices_for(NUM_SEEDS_VMAPPED, cores)
 
 
 def first_at_or_above(

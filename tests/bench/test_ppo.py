@@ -120,10 +120,6 @@ def test_sb3_ratios_leave_out_compile_because_sb3_compiles_nothing():
     assert row["compile_speedup"] is None and row["compile_cpu_speedup"] is None
 
 
-def test_seed_devices_split_the_seeds_evenly_over_at_most_one_device_per_core():
-    assert [bench_ppo.seed_devices(cores) for cores in (1, 2, 3, 4, 6, 16)] == [1, 2, 2, 4, 4, 8]
-
-
 def test_eight_seeds_at_fastest_are_compared_with_one_seed_at_fastest():
     runs = {
         "jaxrl": [_run(2.0, 3.0, 1.5, 1000.0, [500.0])],

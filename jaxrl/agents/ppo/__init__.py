@@ -22,6 +22,7 @@ from jaxrl.agents.ppo.train import (
     make_run_updates,
     make_train,
     parallel_tasks_pay_off,
+    play_episodes,
     result_from_runner,
     update_step,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "make_run_updates",
     "make_train",
     "parallel_tasks_pay_off",
+    "play_episodes",
     "result_from_runner",
     "ppo_loss",
     "update_step",

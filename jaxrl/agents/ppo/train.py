@@ -894,21 +894,18 @@ def make_evaluate(
 ) -> Callable[..., jax.Array]:
     """Builds `evaluate(params, key, obs_stats=None) -> returns [num_episodes]`.
 
-    Runs `num_episodes` envs in parallel for exactly `max_steps` steps (every episode has ended
-    by then), summing each env's rewards up to its first episode end: the cost is bounded by the
-    time limit, with no data-dependent loop. Each env plays one episode, so the envs step
-    without auto-reset (`step_without_reset`; an ended env's further steps are not counted),
-    and the random numbers (action noise, stochastic dynamics) are drawn before the loop.
-    Deterministic actions (argmax, or the Gaussian's mean) unless `deterministic=False`.
+    `play_episodes` with this config's policy: `num_episodes` envs in parallel for exactly
+    `max_steps` steps, each env's rewards summed up to its first episode end, so the cost is
+    bounded by the time limit, with no data-dependent loop. Deterministic actions (argmax, or
+    the Gaussian's mean) unless `deterministic=False`.
     """
     env_params = env.default_params if env_params is None else env_params
     network = make_network(config, env, env_params)
     horizon = int(env_params.max_steps)
-    if num_episodes < 1:
-        raise ValueError(f"num_episodes={num_episodes}: evaluate at least one episode.")
-    step_envs = jax.vmap(
-        env.step_without_reset, in_axes=(0 if env.stochastic_step else None, 0, 0, None)
-    )
+    _check_num_episodes(num_episodes)
+
+    def draw_noise(key: jax.Array) -> jax.Array:
+        return draw_action_noise(jax.random.split(key, horizon), num_episodes, network)
 
     def evaluate(params: Any, key: jax.Array, obs_stats: RunningStats | None = None) -> jax.Array:
         if config.normalize_observations and obs_stats is None:
@@ -916,37 +913,73 @@ def make_evaluate(
                 "This config normalises observations: pass obs_stats=result.obs_stats."
             )
         normalize = _observation_normalizer(config, obs_stats)
-        key_reset, key_actions, key_dynamics = jax.random.split(key, 3)
-        obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
-        step_inputs = {}
-        if not deterministic:
-            step_inputs["action_noise"] = draw_action_noise(
-                jax.random.split(key_actions, horizon), num_episodes, network
-            )
-        if env.stochastic_step:
-            step_inputs["env_keys"] = jax.random.split(
-                key_dynamics, horizon * num_episodes
-            ).reshape((horizon, num_episodes))
 
-        def step(carry, inputs):
-            obs, env_state, returns, running = carry
+        def act(obs, action_noise):
             policy = network.apply(params, normalize(obs), method=ActorCritic.policy)
-            if deterministic:
-                action = policy.mode()
-            else:
-                action = policy.sample_with_noise(inputs["action_noise"])
-            obs, env_state, reward, terminated, truncated, _ = step_envs(
-                inputs.get("env_keys", key_dynamics), env_state, action, env_params
-            )
-            returns = returns + jnp.where(running, reward, 0.0)
-            running = jnp.logical_and(running, ~jnp.logical_or(terminated, truncated))
-            return (obs, env_state, returns, running), None
+            return policy.mode() if deterministic else policy.sample_with_noise(action_noise)
 
-        init = (obs, env_state, jnp.zeros(num_episodes), jnp.ones(num_episodes, jnp.bool_))
-        (_, _, returns, _), _ = jax.lax.scan(step, init, step_inputs, length=horizon)
-        return returns
+        return play_episodes(
+            act, env, env_params, num_episodes, key, None if deterministic else draw_noise
+        )
 
     return evaluate
+
+
+def play_episodes(
+    act: Callable[[jax.Array, Any], jax.Array],
+    env: Environment,
+    env_params: EnvParams,
+    num_episodes: int,
+    key: jax.Array,
+    action_noise_fn: Callable[[jax.Array], Any] | None = None,
+) -> jax.Array:
+    """Each of `num_episodes` envs plays one episode: float32 `[num_episodes]` returns.
+
+    The envs run for exactly `env_params.max_steps` steps (every episode has ended by then)
+    without auto-reset (`step_without_reset`), and each env's rewards are summed up to its
+    first episode end, so the cost is bounded by the time limit, with no data-dependent loop.
+    The random numbers (action noise, stochastic dynamics) are drawn before the loop.
+
+    Args:
+        act: `(obs [num_episodes, ...], action_noise_t) -> actions [num_episodes, ...]`, the
+            policy; `action_noise_t` is step t's slice of what `action_noise_fn` returned
+            (None without it).
+        key: split into the reset key, the action-noise key and the dynamics key.
+        action_noise_fn: `key -> noise [max_steps, ...]` for a stochastic policy.
+    """
+    _check_num_episodes(num_episodes)
+    horizon = int(env_params.max_steps)
+    step_envs = jax.vmap(
+        env.step_without_reset, in_axes=(0 if env.stochastic_step else None, 0, 0, None)
+    )
+    key_reset, key_actions, key_dynamics = jax.random.split(key, 3)
+    obs, env_state = env.reset_batch(key_reset, num_episodes, env_params)
+    step_inputs = {}
+    if action_noise_fn is not None:
+        step_inputs["action_noise"] = action_noise_fn(key_actions)
+    if env.stochastic_step:
+        step_inputs["env_keys"] = jax.random.split(key_dynamics, horizon * num_episodes).reshape(
+            (horizon, num_episodes)
+        )
+
+    def step(carry, inputs):
+        obs, env_state, returns, running = carry
+        action = act(obs, inputs.get("action_noise"))
+        obs, env_state, reward, terminated, truncated, _ = step_envs(
+            inputs.get("env_keys", key_dynamics), env_state, action, env_params
+        )
+        returns = returns + jnp.where(running, reward, 0.0)
+        running = jnp.logical_and(running, ~jnp.logical_or(terminated, truncated))
+        return (obs, env_state, returns, running), None
+
+    init = (obs, env_state, jnp.zeros(num_episodes), jnp.ones(num_episodes, jnp.bool_))
+    (_, _, returns, _), _ = jax.lax.scan(step, init, step_inputs, length=horizon)
+    return returns
+
+
+def _check_num_episodes(num_episodes: int) -> None:
+    if num_episodes < 1:
+        raise ValueError(f"num_episodes={num_episodes}: evaluate at least one episode.")
 
 
 def _observation_normalizer(config: PPOConfig, obs_stats: RunningStats | None):
