@@ -33,7 +33,8 @@ all do the same work, the run's seconds are spread evenly over the updates). The
 timed part, it evaluates each seed's final policy: mean return of 100 deterministic (argmax)
 episodes on CartPole-v1 (jaxrl's env for the JAX contestants, Gymnasium's for SB3); solved is
 >= 475. Contestants alternate within each repetition so machine noise hits all alike; medians
-are reported with min and max.
+are reported with min and max. The goals table gives the PPO issue's absolute targets as written
+and scaled by `machine_factor` (rejax's compile in the same run against the reference CPU's).
 """
 
 from __future__ import annotations
