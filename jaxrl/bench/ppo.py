@@ -341,24 +341,18 @@ def train_jaxrl(
             program, key, None, quick=quick, parallel_tasks=parallel_tasks
         )
         compiled = lambda keys: compiled_program(keys, None)
-        clock.mark("compiled")
-        trace_s, compile_s = times.trace_s, times.compile_s
     elif name in ("jaxrl_fastest_compile", "jaxrl_8_seeds_fastest") and not quick:
         compiled, times = compile_program(
             train, key, fast_compile="fastest", parallel_tasks=parallel_tasks
         )
-        clock.mark("compiled")
-        trace_s, compile_s = times.trace_s, times.compile_s
     elif name == "jaxrl_jit":
         compiled, times = compile_program(train, key, fast_compile=False)
-        clock.mark("compiled")
-        trace_s, compile_s = times.trace_s, times.compile_s
     else:
         compiled, times = harness.compile_for(
             train, key, quick=quick, parallel_tasks=parallel_tasks
         )
-        clock.mark("compiled")
-        trace_s, compile_s = times.trace_s, times.compile_s
+    clock.mark("compiled")
+    trace_s, compile_s = times.trace_s, times.compile_s
     result = compiled(key)
     params = jax.block_until_ready(result.params)
     clock.mark("params")
