@@ -1,3 +1,7 @@
 """jaxrl: fully-jitted reinforcement learning in JAX."""
 
-__version__ = "0.1.0"
+from jaxrl.compilation import CompileOptions, jit
+
+__version__ = "0.2.0"
+
+__all__ = ["CompileOptions", "jit", "__version__"]

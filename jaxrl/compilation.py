@@ -1,8 +1,14 @@
-"""Compiling a whole training program once, with compile-time-friendly XLA options on the CPU."""
+"""Compiling a whole training program once, with compile-time-friendly XLA options on the CPU.
+
+`jit(train, options)` is `jax.jit` with the options that suit the run (a learner's
+`compile_options(config)` picks them); `compile_program` also times the trace and the compile;
+`loop_bodies` counts the kernels each loop of a compiled CPU program launches.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -11,26 +17,22 @@ from typing import Any
 import jax
 from flax import struct
 
-# LLVM at -O1 instead of -O2: on CartPole PPO a shorter compile at an unchanged or shorter run.
-# XLA's CPU_OPT_PRESET_FAST_COMPILE preset, used here until session 7, is left out: it also
-# turns off fusion passes. With it CartPole PPO's rollout step launches 90 kernels and copies
-# instead of 47, a minibatch step 116 instead of 86, each compiled and run on its own (`python
-# experiments/ppo_kernels.py [--xla-option xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE]`).
-# These apply to one program's compile, never process-wide, and only on the CPU backend.
+# LLVM at -O1 instead of -O2: a shorter compile at an unchanged or shorter run. XLA's
+# CPU_OPT_PRESET_FAST_COMPILE preset is left out: it also turns off fusion passes, so more kernels
+# are compiled and launched. These apply to one program's compile, never process-wide.
 CPU_FAST_COMPILE_OPTIONS = {"xla_backend_optimization_level": 1}
 # Element-wise and reduction fusions handed to YNNPACK, the kernel library XLA's CPU backend
 # links (by default it takes dots and what fuses into them): a library call compiles nothing
 # and its loops are vectorised, where the older loop emitters' are not at LLVM -O1. An
-# experimental XLA option: `compile_program` drops it where the installed jaxlib lacks it.
+# experimental XLA option, left out where the installed jaxlib lacks it.
 CPU_YNN_ELEMENTWISE_OPTIONS = {
     "xla_cpu_experimental_ynn_fusion_type": (
         "LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE,LIBRARY_FUSION_TYPE_REDUCE"
     )
 }
 # XLA's older loop emitters instead of its fusion emitters, with YNNPACK for element-wise work:
-# on CartPole PPO trace+compile 1.48 s against "fast"'s 2.62 s, run 0.48 s against 0.41 s
-# (without YNNPACK's share ~2x: its tanh layers were the slow part), peak RSS 290 against 491
-# MiB (`results/bench-ppo-s10`). For programs whose run is short next to their compile.
+# a much shorter compile for a somewhat slower run, for programs whose run is short next to
+# their compile (docs/performance.md).
 CPU_FASTEST_COMPILE_OPTIONS = {
     **CPU_FAST_COMPILE_OPTIONS,
     "xla_cpu_use_fusion_emitters": False,
@@ -39,8 +41,7 @@ CPU_FASTEST_COMPILE_OPTIONS = {
 # Options a jaxlib may not know (experimental in XLA): left out there rather than failing.
 _OPTIONAL_CPU_OPTIONS = frozenset(CPU_YNN_ELEMENTWISE_OPTIONS)
 # Each kernel on one thread: XLA's parallel task assignment splits a kernel into parts run by
-# several threads, which costs more than it saves on small arrays (PPO with 5 envs:
-# `ppo.parallel_tasks_pay_off`).
+# several threads, which costs more than it saves on small arrays.
 CPU_ONE_THREAD_PER_KERNEL_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner"}
 _CPU_OPTIONS = {
     False: {},
@@ -48,6 +49,74 @@ _CPU_OPTIONS = {
     "fast": CPU_FAST_COMPILE_OPTIONS,
     "fastest": CPU_FASTEST_COMPILE_OPTIONS,
 }
+#: Up to this many gradient samples per device (env steps x epochs x runs vmapped on it), the
+#: "fastest" level reaches trained parameters sooner than "fast": its shorter compile outweighs
+#: its slower run.
+FASTEST_COMPILE_MAX_SAMPLES = 4_000_000
+#: From this many envs on a device (runs vmapped on it included), splitting a kernel across CPU
+#: threads pays off; below it the hand-offs cost more than the work they share.
+PARALLEL_TASKS_MIN_ENVS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class CompileOptions:
+    """How `jit` and `compile_program` compile on the CPU; other backends take XLA's defaults.
+
+    Attributes:
+        fast_compile: "fast" (or True): LLVM at -O1, a shorter compile at the same run time;
+            "fastest": also XLA's older loop emitters and YNNPACK for element-wise work, a
+            shorter compile still for a slower run (for runs of seconds); False: XLA's defaults.
+        parallel_tasks: False runs each kernel on one thread, faster for programs of small
+            arrays (a few envs), where handing a kernel's parts to other threads costs more
+            than the work.
+    """
+
+    fast_compile: bool | str = "fast"
+    parallel_tasks: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.fast_compile, (bool, str)) or self.fast_compile not in _CPU_OPTIONS:
+            raise ValueError(
+                f"fast_compile={self.fast_compile!r}: use True, False, 'fast' or 'fastest'."
+            )
+        if not isinstance(self.parallel_tasks, bool):
+            raise ValueError(f"parallel_tasks={self.parallel_tasks!r}: use True or False.")
+
+    def xla_options(self, backend: str | None = None) -> dict[str, Any]:
+        """The XLA compiler options for `backend` (default: JAX's default backend)."""
+        backend = jax.default_backend() if backend is None else backend
+        if backend != "cpu":
+            return {}
+        options = dict(_CPU_OPTIONS[self.fast_compile])
+        if not self.parallel_tasks:
+            options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)
+        return _supported(options)
+
+
+def options_for_run(*, gradient_samples: int, envs: int) -> CompileOptions:
+    """The options that bring a learner's run on the CPU to trained parameters soonest.
+
+    Args:
+        gradient_samples: samples the run's gradient steps process on one device (env steps x
+            passes over them x runs vmapped on the device): "fastest" up to
+            `FASTEST_COMPILE_MAX_SAMPLES`, where compile time dominates, else "fast".
+        envs: envs stepped at once on one device (vmapped runs included): each kernel on one
+            thread below `PARALLEL_TASKS_MIN_ENVS`.
+    """
+    for name, value in (("gradient_samples", gradient_samples), ("envs", envs)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r}: pass a positive int.")
+    return CompileOptions(
+        fast_compile="fastest" if gradient_samples <= FASTEST_COMPILE_MAX_SAMPLES else "fast",
+        parallel_tasks=envs >= PARALLEL_TASKS_MIN_ENVS,
+    )
+
+
+def jit(fn: Callable[..., Any], options: CompileOptions | None = None, **jit_kwargs: Any):
+    """`jax.jit(fn, **jit_kwargs)` compiling with `options` on the CPU (default
+    `CompileOptions()`); the backend is read when `jit` is called."""
+    options = CompileOptions() if options is None else options
+    return jax.jit(fn, compiler_options=options.xla_options() or None, **jit_kwargs)
 
 
 @struct.dataclass
@@ -59,73 +128,50 @@ class CompileTimes:
 
 
 def compile_program(
-    fn: Callable[..., Any],
-    *example_args: Any,
-    fast_compile: bool | str = True,
-    parallel_tasks: bool = True,
+    fn: Callable[..., Any], *example_args: Any, options: CompileOptions | None = None
 ) -> tuple[Callable[..., Any], CompileTimes]:
-    """`jax.jit(fn)` lowered and compiled for `example_args`' shapes, with its timings.
+    """`fn` jitted, lowered and compiled for `example_args`' shapes, with its timings.
 
     Args:
         fn: a pure function (e.g. `train` or `jax.vmap(train)`), or one already jitted (e.g.
             with shardings, as `jaxrl.distributed.sharded_vmap` returns), lowered as it is.
         *example_args: arguments whose shapes and dtypes the program is compiled for.
-        fast_compile: on the CPU, True or "fast" compiles with `CPU_FAST_COMPILE_OPTIONS`
-            (shorter compile, same run time), "fastest" with `CPU_FASTEST_COMPILE_OPTIONS`
-            (shorter still, slower run: for runs of a few seconds), False with XLA's defaults.
-            Other backends always use XLA's defaults.
-        parallel_tasks: on the CPU, False runs each kernel on one thread
-            (`CPU_ONE_THREAD_PER_KERNEL_OPTIONS`): for programs of small arrays, such as PPO
-            with a few envs, where handing a kernel's parts to other threads costs more than
-            the work.
+        options: how to compile on the CPU (default `CompileOptions()`).
 
     Returns:
         The compiled program (call it with arguments of the same shapes) and its compile times.
     """
-    options = cpu_compile_options(fast_compile, parallel_tasks)
-    if jax.default_backend() != "cpu":
-        options = {}
+    options = CompileOptions() if options is None else options
+    xla_options = options.xla_options()
     start = time.perf_counter()
-    lowered = lower(fn, *example_args)
+    jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
+    lowered = jitted.lower(*example_args)
     traced = time.perf_counter()
-    compiled = compile_lowered(lowered, options)
+    compiled = lowered.compile(compiler_options=xla_options)
     done = time.perf_counter()
     return compiled, CompileTimes(trace_s=traced - start, compile_s=done - traced)
 
 
-def compile_lowered(lowered: Any, options: dict) -> Any:
-    """`lowered.compile(compiler_options=options)`, leaving out any experimental option
-    (`_OPTIONAL_CPU_OPTIONS`) that this jaxlib does not know or whose value it rejects; XLA
-    checks options before it compiles, so a retry costs nothing."""
-    while True:
-        try:
-            return lowered.compile(compiler_options=options)
-        except jax.errors.JaxRuntimeError as error:
-            rejected = re.search(
-                r"No such compile option: '(\w+)'|While setting option (\w+),", str(error)
-            )
-            name = rejected and (rejected.group(1) or rejected.group(2))
-            if name not in _OPTIONAL_CPU_OPTIONS or name not in options:
-                raise
-            options = {k: v for k, v in options.items() if k != name}
+@functools.cache
+def _accepted(name: str, value: Any) -> bool:
+    """Whether this jaxlib's CPU compiler takes option `name=value` (checked once, on a
+    one-op program: XLA checks options before it compiles)."""
+    try:
+        jax.jit(lambda x: x).lower(0.0).compile(compiler_options={name: value})
+    except jax.errors.JaxRuntimeError as error:
+        if re.search(r"No such compile option|While setting option", str(error)):
+            return False
+        raise
+    return True
 
 
-def cpu_compile_options(fast_compile: bool | str = True, parallel_tasks: bool = True) -> dict:
-    """The XLA compiler options `compile_program` passes on the CPU (its arguments' meaning)."""
-    if not isinstance(fast_compile, (bool, str)) or fast_compile not in _CPU_OPTIONS:
-        raise ValueError(f"fast_compile={fast_compile!r}: use True, False, 'fast' or 'fastest'.")
-    if not isinstance(parallel_tasks, bool):
-        raise ValueError(f"parallel_tasks={parallel_tasks!r}: use True or False.")
-    options = dict(_CPU_OPTIONS[fast_compile])
-    if not parallel_tasks:
-        options.update(CPU_ONE_THREAD_PER_KERNEL_OPTIONS)
-    return options
-
-
-def lower(fn: Callable[..., Any], *example_args: Any) -> Any:
-    """`fn` lowered for `example_args`: as it is when already jitted, else through `jax.jit`."""
-    jitted = fn if hasattr(fn, "lower") else jax.jit(fn)
-    return jitted.lower(*example_args)
+def _supported(options: dict[str, Any]) -> dict[str, Any]:
+    """`options` without the experimental ones (`_OPTIONAL_CPU_OPTIONS`) this jaxlib lacks."""
+    return {
+        name: value
+        for name, value in options.items()
+        if name not in _OPTIONAL_CPU_OPTIONS or _accepted(name, value)
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,8 @@ All devices form one 1-D `Mesh` (axis `AXIS`); two ways to use it:
   over the devices and every minibatch gradient is averaged across them, so the parameters stay
   identical everywhere (see `jaxrl.agents.ppo.train` for what equals the single-device run).
 
-Several hosts: every process calls `initialize_distributed(...)` before anything else touches JAX
-(importing `jaxrl.agents` does, so import it afterwards), then runs the same program:
+Several hosts: every process calls `initialize_distributed(...)` before any JAX computation,
+then runs the same program:
 `jax.devices()` lists every host's devices, so the same mesh spans them all. `gather(result)`
 brings a result sharded over hosts to every process.
 
@@ -214,34 +214,19 @@ def data_parallel_train(
     Raises:
         ValueError: num_envs or a minibatch does not split over the devices (one line).
     """
-    # Imported here: importing jaxrl.agents starts JAX's backend (its default configs validate
-    # with jnp), which must wait for `initialize_distributed`.
-    from jaxrl.agents.ppo.train import RunnerState, TrainResult, make_train, shard_config
+    from jaxrl.agents.ppo.train import data_parallel_specs, make_train
 
     mesh = make_mesh() if mesh is None else mesh
-    shard_config(config, mesh.size)
-    train = make_train(config, env, env_params, log_callback, axis_name=AXIS)
+    config.per_shard(mesh.size)  # a one-line error before anything traces
+    train = make_train(config, env, env_params, log_callback=log_callback, axis_name=AXIS)
 
     def run_shard(key, hyperparams):
         result = train(key, hyperparams)
         runner = result.runner_state
         return result.replace(runner_state=runner.replace(key=runner.key[None]))
 
-    shared, split = P(), P(AXIS)
-    runner_specs = RunnerState(
-        flat_params=shared,
-        opt_state=shared,
-        env_state=split,
-        obs=split,
-        obs_stats=shared,
-        return_stats=shared,
-        discounted_return=split,
-        key=split,
-        update_index=shared,
-    )
-    out_specs = TrainResult(
-        params=shared, obs_stats=shared, metrics=shared, runner_state=runner_specs
-    )
+    shared = P()
+    out_specs = data_parallel_specs(replicated=shared, split=P(AXIS))
     # With check_vma=True, a gradient with respect to replicated parameters comes back already
     # summed over devices; unchecked, it is each device's own, as under vmap or pmap, and
     # train's explicit pmean makes it the mean.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrl.tracing import depend_on
+from jaxrl._xla_cpu import batched_from_start
 
 
 def compute_gae(
@@ -46,6 +46,6 @@ def compute_gae(
         return advantage, advantage
 
     # The zero carry depends on `deltas`, so that under `jax.vmap` the loop is batched once.
-    no_advantage = depend_on(jnp.zeros_like(values[0]), deltas)
+    no_advantage = batched_from_start(jnp.zeros_like(values[0]), deltas)
     _, advantages = jax.lax.scan(backward, no_advantage, (deltas, episode_ends), reverse=True)
     return advantages, advantages + values

@@ -30,15 +30,26 @@ class RunningStats:
             count=jnp.asarray(1e-4, jnp.float32),
         )
 
-    def update(self, batch: jax.Array) -> RunningStats:
-        """Folds in `batch`, `[..., *shape]`: every leading axis is a sample axis."""
+    def update(self, batch: jax.Array, axis_name: str | None = None) -> RunningStats:
+        """Folds in `batch`, `[..., *shape]`: every leading axis is a sample axis.
+
+        Under `axis_name` the batch is every shard's (equal-sized) batch together: the global
+        mean and variance are means over shards, so every shard keeps identical statistics.
+        """
         event_ndim = self.mean.ndim
         samples = batch.reshape((-1,) + batch.shape[batch.ndim - event_ndim :])
-        return self.merge(
-            jnp.mean(samples, axis=0),
-            jnp.var(samples, axis=0),
-            jnp.asarray(samples.shape[0], jnp.float32),
+        if axis_name is None:
+            return self.merge(
+                jnp.mean(samples, axis=0),
+                jnp.var(samples, axis=0),
+                jnp.asarray(samples.shape[0], jnp.float32),
+            )
+        batch_mean = jax.lax.pmean(jnp.mean(samples, axis=0), axis_name)
+        batch_var = jax.lax.pmean(
+            jnp.mean(jnp.square(samples - batch_mean[None]), axis=0), axis_name
         )
+        batch_count = jnp.asarray(samples.shape[0] * jax.lax.axis_size(axis_name), jnp.float32)
+        return self.merge(batch_mean, batch_var, batch_count)
 
     def merge(
         self, batch_mean: jax.Array, batch_var: jax.Array, batch_count: jax.Array

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl.compilation import CompileOptions, options_for_run
+
 ACTIVATIONS = ("tanh", "relu")
-NUMERIC_FIELDS = (
-    "learning_rate",
-    "gamma",
-    "gae_lambda",
-    "clip_eps",
-    "ent_coef",
-    "vf_coef",
-    "max_grad_norm",
-)
 
 
 @struct.dataclass
@@ -38,6 +29,10 @@ class PPOHyperparams:
     ent_coef: Any
     vf_coef: Any
     max_grad_norm: Any
+
+
+#: The traceable (sweepable) settings: `PPOHyperparams`'s fields.
+NUMERIC_FIELDS = tuple(field.name for field in dataclasses.fields(PPOHyperparams))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +55,8 @@ class PPOConfig:
     Numeric hyperparameters (may be traced, see `hyperparams`):
         learning_rate, gamma, gae_lambda, clip_eps, ent_coef, vf_coef, max_grad_norm.
     """
+
+    hyperparams_type: ClassVar[type] = PPOHyperparams
 
     total_timesteps: int = 500_000
     num_envs: int = 8
@@ -138,6 +135,26 @@ class PPOConfig:
             **{name: jnp.asarray(getattr(self, name), jnp.float32) for name in NUMERIC_FIELDS}
         )
 
+    def per_shard(self, num_shards: int) -> PPOConfig:
+        """The config each of `num_shards` data-parallel shards runs: `num_envs / num_shards`
+        envs, and `total_timesteps` divided too, so the number of updates (and the learning-rate
+        schedule) is the whole run's. A one-line ValueError naming the fix when the envs or a
+        minibatch do not split evenly."""
+        if self.num_envs % num_shards:
+            raise ValueError(
+                f"num_envs={self.num_envs} does not split over {num_shards} devices; use a "
+                f"multiple of {num_shards} (e.g. {num_shards * -(-self.num_envs // num_shards)})."
+            )
+        num_envs = self.num_envs // num_shards
+        if (num_envs * self.num_steps) % self.num_minibatches:
+            raise ValueError(
+                f"each of {num_shards} devices holds {num_envs} envs x {self.num_steps} steps = "
+                f"{num_envs * self.num_steps} transitions, which do not split into "
+                f"num_minibatches={self.num_minibatches}; change num_envs, num_steps or "
+                "num_minibatches."
+            )
+        return self.replace(num_envs=num_envs, total_timesteps=self.total_timesteps // num_shards)
+
     def replace(self, **changes: Any) -> PPOConfig:
         """A copy with `changes`, validated; unknown names are a ValueError listing the fields."""
         valid = [f.name for f in dataclasses.fields(self)]
@@ -174,25 +191,14 @@ def validate_hyperparams(values: dict[str, Any]) -> None:
                 raise ValueError(f"PPOConfig.{name}={v!r}: must be {expected}.")
 
 
-def hyperparams_grid(
-    config: PPOConfig, **values: Sequence[float]
-) -> tuple[PPOHyperparams, list[dict[str, float]]]:
-    """The cartesian product of swept values as one batched `PPOHyperparams` pytree.
-
-    Args:
-        config: supplies every hyperparameter not swept.
-        **values: e.g. `learning_rate=[1e-4, 3e-4]`, `clip_eps=[0.1, 0.2]`.
-
-    Returns:
-        hyperparams with `[B]` leaves (B = product of the lengths) for `jax.vmap(train)`, and the
-        B points as dicts, in the same order.
-    """
-    validate_hyperparams(values)
-    names = list(values)
-    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
-    base = {name: getattr(config, name) for name in NUMERIC_FIELDS}
-    batched = {
-        name: jnp.asarray([{**base, **point}[name] for point in points], jnp.float32)
-        for name in NUMERIC_FIELDS
-    }
-    return PPOHyperparams(**batched), points
+def compile_options(config: PPOConfig, *, runs_per_device: int = 1) -> CompileOptions:
+    """The XLA options that bring `runs_per_device` vmapped runs of `config` on one device to
+    trained parameters soonest (`jaxrl.compilation.options_for_run`): pass them to
+    `jaxrl.jit(train, options)`. Every gradient sample is `update_epochs` passes over an env
+    step."""
+    if isinstance(runs_per_device, bool) or not isinstance(runs_per_device, int):
+        raise ValueError(f"runs_per_device={runs_per_device!r}: pass a positive int.")
+    return options_for_run(
+        gradient_samples=config.total_timesteps * config.update_epochs * runs_per_device,
+        envs=config.num_envs * runs_per_device,
+    )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
-from jaxrl.envs import numerics
+from jaxrl._xla_cpu import FlatParams, flat_params
+from jaxrl.agents.common.rollout import exact_int_fields
+from jaxrl.envs import numerics, spaces
+
+if TYPE_CHECKING:
+    from jaxrl.agents.ppo.config import PPOConfig
+    from jaxrl.envs.core import Environment, EnvParams
 
 # Normal initialisers with orthogonal init's gains (std = gain / sqrt(fan_in)). An orthogonal
 # init (a QR decomposition inside the program) deadlocked jaxlib 0.10's CPU backend under
@@ -117,7 +123,7 @@ class ActorCritic(nn.Module):
 
     Their first hidden layers are one `Dense` of twice the width (`input_layer`): the same
     function and the same initial law as two layers, computed as one matrix product (XLA's CPU
-    runtime launches each product as its own task; see `jaxrl.columns`).
+    runtime launches each product as its own task: docs/performance.md).
 
     Attributes:
         action_dim: number of discrete actions, or the action vector's length.
@@ -189,61 +195,57 @@ class ActorCritic(nn.Module):
         return obs.reshape(batch_shape + (-1,)).astype(jnp.float32)
 
 
-def flat_init_distribution(
-    network: ActorCritic, obs_shape: tuple[int, ...]
-) -> tuple[np.ndarray, np.ndarray, Callable[[jax.Array], Any]]:
-    """The initial parameters' law as one flat vector: `mean + scale * normal(key, (P,))`.
+def flat_params_of(network: ActorCritic, obs_shape: tuple[int, ...]) -> FlatParams:
+    """The network's parameters as one vector (`FlatParams`), with the initial law of
+    `network.init`: normal kernels with orthogonal init's gains (std = gain / sqrt(fan_in)),
+    zero biases, a constant log-std. Host-side only: it runs no XLA program."""
 
-    Equal in law to `network.init` (the same normal kernels, zero biases, constant log-std),
-    but drawn with one random call instead of one per layer, which keeps compile time down.
-    Host-side NumPy only (no XLA computation), so it may also be called while tracing.
+    def law(path: tuple[str, ...], shape: tuple[int, ...]) -> tuple[float, float]:
+        if path[-1] == "kernel":
+            gain = {"policy_head": POLICY_GAIN, "value_head": VALUE_GAIN}.get(path[-2], HIDDEN_GAIN)
+            return 0.0, gain / math.sqrt(shape[0])
+        if path[-1] == "log_std":
+            return network.initial_log_std, 0.0
+        return 0.0, 0.0
 
-    Returns:
-        mean `[P]`, scale `[P]` (float32 numpy) and `unravel`, mapping a flat `[P]` vector to
-        the network's params pytree (static slices and reshapes).
+    return flat_params(network, jax.ShapeDtypeStruct(obs_shape, jnp.float32), law)
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    """The static pieces `make_train` derives from the config and the env.
+
+    Attributes:
+        network: the actor-critic.
+        flat: its parameters as one vector (`unravel` maps the vector to its params pytree).
+        exact_ints: integer arrays that packed loops may pack with the floats (the sampled
+            actions of a categorical policy: `jaxrl.agents.common.rollout.exact_int_fields`).
     """
-    # The key is made inside the abstract evaluation: a concrete one would run (and compile)
-    # XLA's seeding program eagerly.
-    abstract = jax.eval_shape(
-        lambda obs: network.init(jax.random.key(0), obs),
-        jax.ShapeDtypeStruct(obs_shape, jnp.float32),
+
+    network: ActorCritic
+    flat: FlatParams
+    exact_ints: frozenset[str]
+
+    @property
+    def unravel(self) -> Callable[[jax.Array], Any]:
+        return self.flat.unravel
+
+
+def make_agent(config: PPOConfig, env: Environment, env_params: EnvParams) -> Agent:
+    """The actor-critic matching the env's spaces, and its flat parameters."""
+    action_space = env.action_space(env_params)
+    obs_shape = env.observation_space(env_params).shape
+    discrete = isinstance(action_space, spaces.Discrete)
+    network = ActorCritic(
+        action_dim=action_space.n if discrete else action_space.shape[0],
+        discrete=discrete,
+        hidden_sizes=config.hidden_sizes,
+        activation=config.activation,
+        initial_log_std=config.initial_log_std,
+        obs_ndim=len(obs_shape),
     )
-    paths_and_leaves, treedef = jax.tree_util.tree_flatten_with_path(abstract)
-    means, scales, shapes, sizes = [], [], [], []
-    for path, leaf in paths_and_leaves:
-        names = [getattr(entry, "key", "") for entry in path]
-        size = math.prod(leaf.shape)
-        if names[-1] == "kernel":
-            gain = {"policy_head": POLICY_GAIN, "value_head": VALUE_GAIN}.get(
-                names[-2], HIDDEN_GAIN
-            )
-            mean, scale = 0.0, gain / math.sqrt(leaf.shape[0])
-        elif names[-1] == "log_std":
-            mean, scale = network.initial_log_std, 0.0
-        else:
-            mean, scale = 0.0, 0.0
-        means.append(np.full(size, mean, np.float32))
-        scales.append(np.full(size, scale, np.float32))
-        shapes.append(leaf.shape)
-        sizes.append(size)
-    offsets = np.cumsum([0] + sizes).tolist()
-
-    @jax.custom_vjp
-    def unravel(flat_params: jax.Array) -> Any:
-        leaves = [
-            flat_params[start:stop].reshape(shape)
-            for start, stop, shape in zip(offsets[:-1], offsets[1:], shapes, strict=True)
-        ]
-        return jax.tree.unflatten(treedef, leaves)
-
-    # The gradient of the slices, written as one concatenate: differentiated as it is, XLA
-    # sums one zero-padded `[P]` vector per leaf (one of a minibatch step's costliest kernels).
-    def unravel_forward(flat_params):
-        return unravel(flat_params), None
-
-    def unravel_backward(_, cotangents):
-        leaves = jax.tree.leaves(cotangents)
-        return (jnp.concatenate([leaf.reshape(-1) for leaf in leaves]),)
-
-    unravel.defvjp(unravel_forward, unravel_backward)
-    return np.concatenate(means), np.concatenate(scales), unravel
+    return Agent(
+        network=network,
+        flat=flat_params_of(network, obs_shape),
+        exact_ints=exact_int_fields(action_space),
+    )

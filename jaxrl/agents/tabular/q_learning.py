@@ -26,7 +26,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -55,6 +55,8 @@ class TabularConfig:
         gamma: discount in (0, 1].
         epsilon: exploration probability of the epsilon-greedy behaviour policy, in [0, 1].
     """
+
+    hyperparams_type: ClassVar[type] = None  # set below, once TabularHyperparams is defined
 
     algorithm: str = "q_learning"
     num_episodes: int = 500
@@ -127,6 +129,9 @@ class TabularHyperparams:
     learning_rate: jax.Array
     gamma: jax.Array
     epsilon: jax.Array
+
+
+TabularConfig.hyperparams_type = TabularHyperparams
 
 
 def stack_hyperparams(configs: Sequence[TabularConfig]) -> TabularHyperparams:

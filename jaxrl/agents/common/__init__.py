@@ -1,0 +1,1 @@
+"""What every learner shares: the rollout skeleton, evaluation, random draws and grids."""
