@@ -75,6 +75,9 @@ class Environment(Generic[StateT, ParamsT]):
     #: Whether `step_env` consumes its key. Deterministic dynamics let `step` spend its one key on
     #: reset noise alone, without a split.
     stochastic_step: ClassVar[bool] = False
+    #: The mean episode return at which the task counts as solved (Gymnasium's
+    #: `reward_threshold`), None when it has none; see `reward_threshold`.
+    solved_return: ClassVar[float | None] = None
 
     @property
     def name(self) -> str:
@@ -120,6 +123,11 @@ class Environment(Generic[StateT, ParamsT]):
             f"{self.name} has no renderer: define render(state, params) returning a uint8 "
             "[H, W, 3] frame (drawing primitives are in jaxrl.envs.rendering)."
         )
+
+    def reward_threshold(self, params: ParamsT | None = None) -> float | None:
+        """The mean episode return at which the task counts as solved under `params`, None
+        when it has none (a learner's evaluation reaching it solves the env)."""
+        return self.solved_return
 
     @property
     def num_actions(self) -> int:

@@ -132,6 +132,11 @@ class GridWorld(core.Environment[EnvState, EnvParams]):
     def default_params(self) -> EnvParams:
         return self._params
 
+    def reward_threshold(self, params: EnvParams | None = None) -> float:
+        """The optimal return from the start (`optimal_return`): solved means walking a
+        shortest safe path."""
+        return optimal_return(self.default_params if params is None else params)
+
     def reset_env(self, key: jax.Array, params: EnvParams) -> tuple[jax.Array, EnvState]:
         start_row, start_col = _start_cell(params.layout)
         state = EnvState(row=start_row, col=start_col)

@@ -92,6 +92,11 @@ class GymnaxParams(core.EnvParams):
     gymnax_params: Any
 
 
+#: Mean returns at which gymnax envs count as solved, where jaxrl knows one: bsuite's Catch
+#: pays +1 for a catch, so a policy that always catches averages 1.
+SOLVED_RETURNS = {"Catch-bsuite": 1.0}
+
+
 class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
     """A gymnax environment behind jaxrl's `Environment` interface (see the module docstring)."""
 
@@ -133,6 +138,10 @@ class GymnaxEnv(core.Environment[GymnaxState, GymnaxParams]):
     @property
     def name(self) -> str:
         return f"gymnax:{self._name}"
+
+    def reward_threshold(self, params: GymnaxParams | None = None) -> float | None:
+        """Where a threshold is known for the wrapped env (`SOLVED_RETURNS`), else None."""
+        return SOLVED_RETURNS.get(self._name)
 
     @property
     def default_params(self) -> GymnaxParams:

@@ -67,3 +67,37 @@ class RunningStats:
         mean = jnp.broadcast_to(self.mean, x.shape)
         std = jnp.broadcast_to(jnp.sqrt(self.var + 1e-8), x.shape)
         return jnp.clip((x - mean) / std, -clip, clip)
+
+
+def scale_rewards(
+    rewards: jax.Array,
+    ends: jax.Array,
+    discounted_return: jax.Array,
+    return_stats: RunningStats,
+    gamma: jax.typing.ArrayLike,
+    axis_name: str | None = None,
+) -> tuple[jax.Array, jax.Array, RunningStats]:
+    """Rewards divided by the running std of each env's discounted return (SB3's VecNormalize).
+
+    Args:
+        rewards: `[T, N]`, a rollout's rewards.
+        ends: `[T, N]` bool, whether each step ended its episode (terminated or truncated).
+        discounted_return: `[N]`, each env's running discounted return before the rollout.
+        return_stats: the running statistics of discounted returns (scalar shape).
+        gamma: the discount.
+        axis_name: under data parallelism, the statistics are over every shard's returns.
+
+    Returns:
+        The scaled rewards `[T, N]`, the running discounted returns after the rollout and the
+        updated statistics.
+    """
+
+    def accumulate(discounted, step):
+        reward, done = step
+        discounted = discounted * gamma + reward
+        return discounted * (1.0 - done), discounted
+
+    done = ends.astype(jnp.float32)
+    discounted_return, returns = jax.lax.scan(accumulate, discounted_return, (rewards, done))
+    return_stats = return_stats.update(returns, axis_name)
+    return rewards / jnp.sqrt(return_stats.var + 1e-8), discounted_return, return_stats

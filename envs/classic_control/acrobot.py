@@ -54,6 +54,8 @@ class EnvParams(core.EnvParams):
 class Acrobot(core.Environment[EnvState, EnvParams]):
     """Acrobot-v1 with Gymnasium's "book" dynamics and single-step RK4."""
 
+    solved_return = -100.0
+
     #: Frame side in pixels, Gymnasium's `SCREEN_DIM`.
     screen_dim: ClassVar[int] = 500
     #: Gymnasium's `LINK_LENGTH_2`: it only sets the second link's drawn length.

@@ -49,6 +49,8 @@ class EnvParams(core.EnvParams):
 class ContinuousMountainCar(core.Environment[EnvState, EnvParams]):
     """MountainCarContinuous-v0: a Box(-1, 1, (1,)) engine, a quadratic action cost."""
 
+    solved_return = 90.0
+
     #: Frame size in pixels, Gymnasium's `screen_width` and `screen_height`.
     screen_width: ClassVar[int] = 600
     screen_height: ClassVar[int] = 400

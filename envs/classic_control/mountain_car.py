@@ -49,6 +49,8 @@ class EnvParams(core.EnvParams):
 class MountainCar(core.Environment[EnvState, EnvParams]):
     """MountainCar-v0: three discrete actions, reward -1 per step."""
 
+    solved_return = -110.0
+
     #: Frame size in pixels, Gymnasium's `screen_width` and `screen_height`.
     screen_width: ClassVar[int] = 600
     screen_height: ClassVar[int] = 400

@@ -44,6 +44,9 @@ class EnvParams(core.EnvParams):
 class Pendulum(core.Environment[EnvState, EnvParams]):
     """Pendulum-v1: swing up and balance a torque-limited pendulum."""
 
+    #: Gymnasium registers none; -200 is a common bar for a swing-up held upright.
+    solved_return = -200.0
+
     #: Frame side in pixels, Gymnasium's `screen_dim`.
     screen_dim: ClassVar[int] = 500
 

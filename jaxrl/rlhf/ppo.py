@@ -12,8 +12,8 @@ the episode ends at EOS (or at `max_len`). Each iteration is one fused step of
    full forward pass at the sampling temperature, not taken from the sampler.
 2. `jaxrl.gae.compute_gae` (gamma = 1, the end of the response is a termination) gives
    advantages and value targets per token.
-3. `update_epochs` passes of shuffled minibatches of sequences minimise `masked_ppo_loss`, PPO's
-   clipped surrogate and clipped value loss (jaxrl's `ppo_loss`) restricted to response tokens.
+3. `update_epochs` passes of shuffled minibatches of sequences minimise jaxrl's `ppo_loss`
+   (clipped surrogate, clipped value loss) with `mask=` the response tokens.
 4. With `kl_target` set, the KL coefficient adapts (`adaptive_kl_coef`, Ziegler et al. 2019).
 
 The details that make RLHF-PPO work, after "The N implementation details of RLHF with PPO"
@@ -35,7 +35,7 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
-from jaxrl.agents.ppo.losses import LossInfo
+from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import Categorical
 from jaxrl.gae import compute_gae
 from jaxrl.rlhf import labeller
@@ -245,68 +245,6 @@ def adaptive_kl_coef(
     return kl_coef * (1.0 + error * num_sequences / horizon)
 
 
-def masked_ppo_loss(
-    policy: Categorical,
-    values: jax.Array,
-    actions: jax.Array,
-    old_log_probs: jax.Array,
-    old_values: jax.Array,
-    advantages: jax.Array,
-    targets: jax.Array,
-    mask: jax.Array,
-    clip_eps: jax.typing.ArrayLike,
-    vf_coef: jax.typing.ArrayLike,
-    ent_coef: jax.typing.ArrayLike,
-) -> tuple[jax.Array, LossInfo]:
-    """`jaxrl.agents.ppo.losses.ppo_loss` over the entries where `mask` is True.
-
-    The shared loss cannot be called here as it is: it takes the mean over every entry and
-    whitens the advantages over the whole minibatch, so the padding after each EOS (a third of
-    a batch of reviews) would both dilute every term and shift the advantages' mean and std. A
-    boolean gather of the response tokens would have a data-dependent shape, which jit cannot
-    compile. The formulas are the shared loss's, term by term, with means over `mask`; with
-    every entry masked in, the two agree (tests/rlhf/test_ppo.py checks it).
-
-    Args:
-        policy: the current policy over `[...]` (any batch shape, e.g. `[B, T]`).
-        values, actions, old_log_probs, old_values, advantages, targets: `[...]`.
-        mask: `[...]` bool, the entries that count.
-        clip_eps, vf_coef, ent_coef: as in `ppo_loss`.
-
-    Returns:
-        The scalar loss to minimise, and its terms.
-    """
-    weight = mask.astype(jnp.float32)
-    count = jnp.maximum(weight.sum(), 1.0)
-    masked_mean = lambda x: jnp.sum(x * weight) / count
-    log_probs = policy.log_prob(actions)
-    log_ratio = jnp.where(mask, log_probs - old_log_probs, 0.0)
-    ratio = jnp.exp(log_ratio)
-    mean = masked_mean(advantages)
-    # jnp.std's population variance, as in ppo_loss.
-    std = jnp.sqrt(masked_mean(jnp.square(advantages - mean)))
-    advantages = (advantages - mean) / (std + 1e-8)
-    surrogate = ratio * advantages
-    clipped_surrogate = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
-    policy_loss = -masked_mean(jnp.minimum(surrogate, clipped_surrogate))
-
-    clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
-    value_loss = 0.5 * masked_mean(
-        jnp.maximum(jnp.square(values - targets), jnp.square(clipped_values - targets))
-    )
-    entropy = masked_mean(policy.entropy())
-    total_loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
-    info = LossInfo(
-        total_loss=total_loss,
-        policy_loss=policy_loss,
-        value_loss=value_loss,
-        entropy=entropy,
-        approx_kl=masked_mean((ratio - 1.0) - log_ratio),
-        clip_fraction=masked_mean((jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32)),
-    )
-    return total_loss, info
-
-
 def collect_rollout(
     model_config: ModelConfig,
     config: RLHFPPOConfig,
@@ -412,7 +350,9 @@ def update_epoch(
         )
         logits = logits_from_hidden(model_config, policy_params["lm_head"], hidden[0, :, :-1])
         values = scalars_from_hidden(value_params["scalar_head"], hidden[1, :, :-1])
-        return masked_ppo_loss(
+        # Means and the advantages' whitening over response tokens only: the padding after
+        # each EOS would dilute every term and shift the advantages' statistics.
+        return ppo_loss(
             Categorical(logits=logits / config.temperature),
             values,
             minibatch.tokens[:, 1:],
@@ -420,10 +360,10 @@ def update_epoch(
             minibatch.values,
             minibatch.advantages,
             minibatch.targets,
-            minibatch.mask,
             config.clip_eps,
             config.vf_coef,
             config.ent_coef,
+            mask=minibatch.mask,
         )
 
     def step(carry, minibatch):

@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.agents.ppo import ActorCritic, Categorical, DiagGaussian, ppo_loss
+from jaxrl.agents.ppo import ppo_loss
 from jaxrl.agents.ppo.losses import normalize_minibatch_advantages
+from jaxrl.agents.ppo.networks import ActorCritic, Categorical, DiagGaussian
 
 
 def _loss(ratios, advantages, values=None, targets=None, old_values=None):
@@ -146,3 +147,42 @@ def test_normalising_ahead_of_the_loss_is_the_losss_own_normalisation():
     np.testing.assert_allclose(ahead[0], inside[0], rtol=1e-6)
     for term in ("policy_loss", "clip_fraction", "approx_kl"):
         np.testing.assert_allclose(getattr(ahead[1], term), getattr(inside[1], term), rtol=1e-6)
+
+
+@jax.jit
+def _loss_inputs(key):
+    shape = (6, 7)
+    keys = jax.random.split(key, 7)
+    logits = jax.random.normal(keys[0], shape + (5,))
+    actions = jax.random.randint(keys[1], shape, 0, 5)
+    old_log_probs = Categorical(logits).log_prob(actions) + 0.3 * jax.random.normal(keys[2], shape)
+    values, old_values, advantages, targets = (jax.random.normal(k, shape) for k in keys[3:7])
+    return Categorical(logits), values, actions, old_log_probs, old_values, advantages, targets
+
+
+def test_a_mask_of_every_entry_is_the_unmasked_loss(key):
+    inputs = _loss_inputs(key)
+    flat = jax.tree.map(lambda x: x.reshape((42,) + x.shape[2:]), inputs)
+    masked, masked_info = jax.jit(ppo_loss)(*inputs, 0.2, 0.5, 0.01, mask=jnp.ones((6, 7), bool))
+    shared, shared_info = jax.jit(ppo_loss)(*flat, 0.2, 0.5, 0.01)
+    assert float(masked) == pytest.approx(float(shared), rel=1e-5)
+    for a, b in zip(jax.tree.leaves(masked_info), jax.tree.leaves(shared_info), strict=True):
+        assert float(a) == pytest.approx(float(b), rel=1e-5, abs=1e-7)
+
+
+def test_a_masked_loss_is_the_loss_of_the_entries_it_keeps(key):
+    inputs = _loss_inputs(key)
+    mask = jnp.arange(7)[None, :] < jnp.array([7, 3, 5, 1, 6, 2])[:, None]
+    loss = jax.jit(ppo_loss)
+    masked, info = loss(*inputs, 0.2, 0.5, 0.01, mask=mask)
+    # The shared loss on the response entries only (a data-dependent gather, outside jit).
+    selected = jax.tree.map(lambda x: x[np.asarray(mask)], inputs)
+    shared, shared_info = jax.jit(ppo_loss)(*selected, 0.2, 0.5, 0.01)
+    assert float(masked) == pytest.approx(float(shared), rel=1e-5)
+    assert float(info.approx_kl) == pytest.approx(float(shared_info.approx_kl), rel=1e-5)
+    # Changing what the mask hides changes nothing.
+    scrambled = list(inputs)
+    scrambled[5] = jnp.where(mask, inputs[5], 100.0)
+    assert float(loss(*scrambled, 0.2, 0.5, 0.01, mask=mask)[0]) == pytest.approx(
+        float(masked), rel=1e-6
+    )

@@ -1,5 +1,5 @@
-"""Bradley-Terry and DPO losses, the KL penalty and its adaptive coefficient, and the masked PPO
-loss against jaxrl's PPO loss, on hand-worked values."""
+"""Bradley-Terry and DPO losses, the KL penalty and its adaptive coefficient, on hand-worked
+values (the masked PPO loss RLHF uses is tested with PPO's loss, tests/agents/)."""
 
 import math
 
@@ -8,12 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.agents.ppo.losses import ppo_loss
-from jaxrl.agents.ppo.networks import Categorical
 from jaxrl.gae import compute_gae
 from jaxrl.rlhf.dpo import DPOConfig, dpo_loss
 from jaxrl.rlhf.evaluation import kl_to_reference
-from jaxrl.rlhf.ppo import RLHFPPOConfig, adaptive_kl_coef, masked_ppo_loss, per_token_rewards
+from jaxrl.rlhf.ppo import RLHFPPOConfig, adaptive_kl_coef, per_token_rewards
 from jaxrl.rlhf.reward_model import bradley_terry_loss
 
 
@@ -74,45 +72,6 @@ def test_adaptive_kl_coefficient_hand_worked():
     # Below target, proportional: kl/target - 1 = -0.1.
     assert float(adaptive_kl_coef(jnp.float32(0.1), jnp.float32(3.6), 4.0, 64, 1000)) == (
         pytest.approx(0.1 * (1 - 0.1 * 0.064))
-    )
-
-
-@jax.jit
-def _loss_inputs(key):
-    shape = (6, 7)
-    keys = jax.random.split(key, 7)
-    logits = jax.random.normal(keys[0], shape + (5,))
-    actions = jax.random.randint(keys[1], shape, 0, 5)
-    old_log_probs = Categorical(logits).log_prob(actions) + 0.3 * jax.random.normal(keys[2], shape)
-    values, old_values, advantages, targets = (jax.random.normal(k, shape) for k in keys[3:7])
-    return Categorical(logits), values, actions, old_log_probs, old_values, advantages, targets
-
-
-def test_masked_ppo_loss_with_every_entry_is_jaxrls_ppo_loss(key):
-    inputs = _loss_inputs(key)
-    flat = jax.tree.map(lambda x: x.reshape((42,) + x.shape[2:]), inputs)
-    masked, masked_info = jax.jit(masked_ppo_loss)(*inputs, jnp.ones((6, 7), bool), 0.2, 0.5, 0.01)
-    shared, shared_info = jax.jit(ppo_loss)(*flat, 0.2, 0.5, 0.01)
-    assert float(masked) == pytest.approx(float(shared), rel=1e-5)
-    for a, b in zip(jax.tree.leaves(masked_info), jax.tree.leaves(shared_info), strict=True):
-        assert float(a) == pytest.approx(float(b), rel=1e-5, abs=1e-7)
-
-
-def test_masked_ppo_loss_ignores_masked_entries(key):
-    inputs = _loss_inputs(key)
-    mask = jnp.arange(7)[None, :] < jnp.array([7, 3, 5, 1, 6, 2])[:, None]
-    loss = jax.jit(masked_ppo_loss)
-    masked, info = loss(*inputs, mask, 0.2, 0.5, 0.01)
-    # The shared loss on the response entries only (a data-dependent gather, outside jit).
-    selected = jax.tree.map(lambda x: x[np.asarray(mask)], inputs)
-    shared, shared_info = jax.jit(ppo_loss)(*selected, 0.2, 0.5, 0.01)
-    assert float(masked) == pytest.approx(float(shared), rel=1e-5)
-    assert float(info.approx_kl) == pytest.approx(float(shared_info.approx_kl), rel=1e-5)
-    # Changing what the mask hides changes nothing.
-    scrambled = list(inputs)
-    scrambled[5] = jnp.where(mask, inputs[5], 100.0)
-    assert float(loss(*scrambled, mask, 0.2, 0.5, 0.01)[0]) == pytest.approx(
-        float(masked), rel=1e-6
     )
 
 

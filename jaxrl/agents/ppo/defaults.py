@@ -156,23 +156,3 @@ def default_config(env_id: str) -> PPOConfig:
 def tuned_env_ids() -> list[str]:
     """The ids with a tuned config, sorted (registered ids and tuned gymnax ones)."""
     return sorted(_CONFIGS)
-
-
-#: Evaluation score at which a seed counts as solved; grid worlds use their optimal return.
-SOLVED_THRESHOLDS = {
-    "CartPole-v1": 475.0,
-    "Acrobot-v1": -100.0,
-    "MountainCar-v0": -110.0,
-    "MountainCarContinuous-v0": 90.0,
-    "Pendulum-v1": -200.0,
-    "gymnax:Catch-bsuite": 1.0,
-}
-
-
-def solved_threshold(env_id: str, env_params) -> float | None:
-    """The score a seed must reach to count as solved on `env_id`, None when none is known."""
-    if env_id.startswith("GridWorld-"):
-        from jaxrl.envs import gridworld
-
-        return float(gridworld.optimal_return(env_params))
-    return SOLVED_THRESHOLDS.get(env_id)

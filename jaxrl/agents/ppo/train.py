@@ -27,20 +27,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl._xla_cpu import (
-    batched_from_start,
-    draw_words,
-    keys_from_words,
-    pack_fields,
-    permutation_from_bits,
-    scan_packed,
-    shuffled_minibatches,
-    unpack_fields,
-)
+from jaxrl import _xla_cpu as xla_cpu
 from jaxrl.agents.common.evaluation import episode_metrics
 from jaxrl.agents.common.rollout import (
     Envs,
-    Transition,
     collect_rollout,
     key_shape,
     reset_envs,
@@ -58,7 +48,7 @@ from jaxrl.agents.ppo.losses import (
 from jaxrl.agents.ppo.networks import ActorCritic, Agent, make_agent
 from jaxrl.envs.core import Environment, EnvParams
 from jaxrl.gae import compute_gae
-from jaxrl.normalization import RunningStats
+from jaxrl.normalization import RunningStats, scale_rewards
 
 Metrics = dict[str, jax.Array]
 
@@ -127,321 +117,6 @@ def data_parallel_specs(replicated: Any, split: Any) -> TrainResult:
     )
 
 
-def make_optimizer(
-    config: PPOConfig, hyperparams: PPOHyperparams, learning_rate: jax.typing.ArrayLike
-) -> optax.GradientTransformation:
-    """Global-norm clipping, then Adam at this update's `learning_rate` (fixed within an update,
-    so a minibatch step keeps one counter, Adam's). Its state is the same for every rate."""
-    return optax.chain(
-        optax.clip_by_global_norm(hyperparams.max_grad_norm),
-        optax.adam(learning_rate=learning_rate, eps=1e-5),
-    )
-
-
-def learning_rate_at(config: PPOConfig, hyperparams: PPOHyperparams, update_index) -> jax.Array:
-    """The learning rate during update `update_index` (0-based): linear decay to 0 when annealed."""
-    if not config.anneal_lr:
-        return hyperparams.learning_rate
-    return hyperparams.learning_rate * (1.0 - update_index / config.num_updates)
-
-
-def init_runner_state(
-    key: jax.Array,
-    config: PPOConfig,
-    env: Environment,
-    env_params: EnvParams,
-    agent: Agent,
-    hyperparams: PPOHyperparams,
-    axis_name: str | None = None,
-) -> RunnerState:
-    """Initial parameters, optimizer state and `num_envs` freshly reset envs, from one random
-    draw on `key`. Under `axis_name` every shard starts from the same parameters; its envs and
-    its random stream are its own."""
-    words = draw_words(
-        key,
-        {"params": (agent.flat.size,), "streams": (config.num_envs + 1, *key_shape(key))},
-    )
-    params = agent.flat.init_from_bits(words["params"])
-    streams = words["streams"]
-    if axis_name is not None:
-        shard_key = jax.random.fold_in(key, jax.lax.axis_index(axis_name))
-        streams = jax.random.bits(shard_key, streams.shape)
-    keys = keys_from_words(streams, key)
-    envs = reset_envs(keys[1:], env, env_params)
-    optimizer = make_optimizer(config, hyperparams, learning_rate_at(config, hyperparams, 0))
-    # Vmapped over seeds or a sweep, every changing carry is batched from the start, so each
-    # loop body is batched once. The normalisers' statistics change only when used.
-    params, opt_state, envs, discounted_return = batched_from_start(
-        (params, optimizer.init(params), envs, jnp.zeros((config.num_envs,), jnp.float32)),
-        words,
-        hyperparams,
-    )
-    obs_stats, return_stats = RunningStats.create(envs.obs.shape[1:]), RunningStats.create(())
-    if config.normalize_observations or config.normalize_rewards:
-        obs_stats, return_stats = batched_from_start((obs_stats, return_stats), words, hyperparams)
-    learner = Learner(
-        params=params,
-        opt_state=opt_state,
-        obs_stats=obs_stats,
-        return_stats=return_stats,
-        update_index=jnp.zeros((), jnp.int32),
-    )
-    return RunnerState(learner=learner, envs=envs, discounted_return=discounted_return, key=keys[0])
-
-
-def update_step(
-    runner: RunnerState,
-    config: PPOConfig,
-    env: Environment,
-    env_params: EnvParams,
-    agent: Agent,
-    hyperparams: PPOHyperparams,
-    axis_name: str | None = None,
-) -> tuple[RunnerState, Metrics]:
-    """One PPO update: rollout, GAE, `update_epochs` epochs of minibatch steps.
-
-    Under `axis_name`, `config` is the per-shard config (`PPOConfig.per_shard`) and `runner`
-    this shard's state; the metrics are over all shards.
-
-    Returns:
-        The next runner state and this update's metrics (float32 scalars): `episode_return`
-        and `episode_length` (means over episodes that ended in this rollout, NaN when none
-        did), `episodes` (their count), the loss terms, `approx_kl`, `clip_fraction`,
-        `explained_variance`, `learning_rate` and `env_steps` (total so far).
-    """
-    learner, network = runner.learner, agent.network
-    words = draw_words(
-        runner.key,
-        {
-            "next_key": key_shape(runner.key),
-            **rollout_noise_shapes(
-                runner.key,
-                num_steps=config.num_steps,
-                num_envs=config.num_envs,
-                action_noise_shape=(network.action_dim,),
-            ),
-            "shuffle_bits": (config.update_epochs, config.batch_size),
-        },
-    )
-    noise = rollout_noise(words, runner.key, env, env_params, network.action_noise_from_bits)
-    params = agent.unravel(learner.params)
-    normalize = observation_normalizer(config, learner.obs_stats)
-
-    def act(obs, action_noise):
-        policy, value = network.apply(params, normalize(obs))
-        action = policy.sample_with_noise(action_noise)
-        return action, {"log_prob": policy.log_prob(action), "value": value}
-
-    envs, rollout = collect_rollout(act, env, env_params, runner.envs, noise)
-    # The statistics the rollout's policy saw normalise the whole update's observations.
-    next_values = network.apply(params, normalize(rollout.final_obs), method=ActorCritic.value)
-    learner, discounted_return, rewards = scale_rewards(
-        learner, runner.discounted_return, rollout, config, hyperparams.gamma, axis_name
-    )
-    values = rollout.extras["value"]
-    advantages, targets = compute_gae(
-        rewards,
-        values,
-        next_values,
-        rollout.terminated,
-        rollout.truncated,
-        hyperparams.gamma,
-        hyperparams.gae_lambda,
-    )
-    batch = {
-        "obs": normalize(rollout.obs),
-        "action": rollout.action,
-        "log_prob": rollout.extras["log_prob"],
-        "value": values,
-        "advantage": advantages,
-        "target": targets,
-    }
-    batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
-    learning_rate = learning_rate_at(config, hyperparams, learner.update_index)
-
-    def epoch(carry, shuffle_bits):
-        carry, info = update_epoch(
-            carry, shuffle_bits, batch, config, agent, hyperparams, learning_rate, axis_name
-        )
-        return carry, pack_fields(info)
-
-    (flat_params, opt_state), infos = jax.lax.scan(
-        epoch, (learner.params, learner.opt_state), words["shuffle_bits"]
-    )
-    obs_stats = learner.obs_stats
-    if config.normalize_observations:
-        obs_stats = obs_stats.update(rollout.obs, axis_name)
-    learner = learner.replace(
-        params=flat_params,
-        opt_state=opt_state,
-        obs_stats=obs_stats,
-        update_index=learner.update_index + 1,
-    )
-    next_key = keys_from_words(words["next_key"], runner.key)
-    runner = RunnerState(
-        learner=learner, envs=envs, discounted_return=discounted_return, key=next_key
-    )
-    num_shards = 1 if axis_name is None else jax.lax.axis_size(axis_name)
-    metrics = {
-        **episode_metrics(rollout, axis_name),
-        **{name: jnp.mean(value) for name, value in vars(unpack_fields(LossInfo, infos)).items()},
-        "explained_variance": explained_variance(values, targets, axis_name),
-        "learning_rate": learning_rate_at(config, hyperparams, learner.update_index - 1),
-        "env_steps": (learner.update_index * config.batch_size * num_shards).astype(jnp.float32),
-    }
-    return runner, metrics
-
-
-def scale_rewards(
-    learner: Learner,
-    discounted_return: jax.Array,
-    rollout: Transition,
-    config: PPOConfig,
-    gamma: jax.Array,
-    axis_name: str | None = None,
-) -> tuple[Learner, jax.Array, jax.Array]:
-    """Rewards divided by the running std of the discounted return (SB3's VecNormalize); the
-    learner with updated return statistics and each env's running discounted return."""
-    if not config.normalize_rewards:
-        return learner, discounted_return, rollout.reward
-
-    def accumulate(discounted, step):
-        reward, done = step
-        discounted = discounted * gamma + reward
-        return discounted * (1.0 - done), discounted
-
-    done = jnp.logical_or(rollout.terminated, rollout.truncated).astype(jnp.float32)
-    discounted_return, returns = jax.lax.scan(accumulate, discounted_return, (rollout.reward, done))
-    return_stats = learner.return_stats.update(returns, axis_name)
-    scaled = rollout.reward / jnp.sqrt(return_stats.var + 1e-8)
-    return learner.replace(return_stats=return_stats), discounted_return, scaled
-
-
-def update_epoch(
-    carry: tuple[jax.Array, optax.OptState],
-    shuffle_bits: jax.Array,
-    batch: dict[str, jax.Array],
-    config: PPOConfig,
-    agent: Agent,
-    hyperparams: PPOHyperparams,
-    learning_rate: jax.typing.ArrayLike,
-    axis_name: str | None = None,
-) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
-    """One pass over the rollout in shuffled minibatches: `batch` leaves are `[B, ...]`,
-    `shuffle_bits` `[B]` uint32 random bits that pick the order.
-
-    Under `axis_name`, `batch` is this shard's share: each minibatch is the union of every
-    shard's local minibatch, its gradient their mean.
-    """
-    optimizer = make_optimizer(config, hyperparams, learning_rate)
-    network = agent.network
-    minibatches = shuffled_minibatches(
-        batch, permutation_from_bits(shuffle_bits), config.num_minibatches, agent.exact_ints
-    )
-    # Normalised here, all minibatches at once, rather than in the minibatch step.
-    minibatches["advantage"] = normalize_minibatch_advantages(minibatches["advantage"], axis_name)
-
-    def loss_fn(flat_params, minibatch):
-        policy, values = network.apply(agent.unravel(flat_params), minibatch["obs"])
-        return ppo_loss(
-            policy,
-            values,
-            minibatch["action"],
-            minibatch["log_prob"],
-            minibatch["value"],
-            minibatch["advantage"],
-            minibatch["target"],
-            hyperparams.clip_eps,
-            hyperparams.vf_coef,
-            hyperparams.ent_coef,
-            axis_name=axis_name,
-            normalize_advantages=False,
-        )
-
-    def update_minibatch(carry, minibatch):
-        flat_params, opt_state = carry
-        grads, info = jax.grad(loss_fn, has_aux=True)(flat_params, minibatch)
-        if axis_name is not None:
-            # Equal shares per shard: the mean of the shards' gradients is the global one.
-            grads, info = jax.lax.pmean((grads, info), axis_name)
-        updates, opt_state = optimizer.update(grads, opt_state, flat_params)
-        return (optax.apply_updates(flat_params, updates), opt_state), pack_fields(info)
-
-    carry, infos = scan_packed(update_minibatch, carry, minibatches, small_ints=agent.exact_ints)
-    return carry, unpack_fields(LossInfo, jnp.mean(infos, axis=0))
-
-
-def make_init(
-    config: PPOConfig,
-    env: Environment,
-    env_params: EnvParams | None = None,
-    *,
-    axis_name: str | None = None,
-) -> Callable[..., RunnerState]:
-    """Builds `init(key, hyperparams=None) -> RunnerState`: a run's state before any update.
-
-    With `make_run_updates` it splits `train` in two, so a caller can run the updates in
-    chunks (progress, checkpoints, resuming) and get exactly `train`'s result.
-    """
-    env_params = env.default_params if env_params is None else env_params
-    agent = make_agent(config, env, env_params)
-
-    def init(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> RunnerState:
-        hyperparams = config.hyperparams if hyperparams is None else hyperparams
-        local = _local_config(config, axis_name)
-        return init_runner_state(key, local, env, env_params, agent, hyperparams, axis_name)
-
-    return init
-
-
-def make_run_updates(
-    config: PPOConfig,
-    env: Environment,
-    env_params: EnvParams | None = None,
-    *,
-    num_updates: int | None = None,
-    log_callback: Callable[[Metrics], None] | None = None,
-    axis_name: str | None = None,
-) -> Callable[..., tuple[RunnerState, Metrics]]:
-    """Builds `run(runner, hyperparams=None) -> (runner, metrics)`: `num_updates` PPO updates.
-
-    Args:
-        config, env, env_params, log_callback, axis_name: as for `make_train`.
-        num_updates: updates per call (static); the whole run's `config.num_updates` when None.
-            The learning-rate schedule follows the runner's update count, so calls of any sizes
-            that add up to `config.num_updates` compute what one call computes (to float
-            rounding where XLA fuses the normaliser differently in programs of other shapes),
-            and one compiled chunk program repeated is bit for bit reproducible.
-
-    Returns:
-        The next runner state and per-update metrics, each `[num_updates]`.
-    """
-    env_params = env.default_params if env_params is None else env_params
-    agent = make_agent(config, env, env_params)
-    num_updates = config.num_updates if num_updates is None else num_updates
-    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
-        raise ValueError(f"num_updates={num_updates!r}: run at least one update per call.")
-
-    def run(
-        runner: RunnerState, hyperparams: PPOHyperparams | None = None
-    ) -> tuple[RunnerState, Metrics]:
-        hyperparams = config.hyperparams if hyperparams is None else hyperparams
-        local = _local_config(config, axis_name)
-
-        def one_update(runner, _):
-            runner, metrics = update_step(
-                runner, local, env, env_params, agent, hyperparams, axis_name
-            )
-            if log_callback is not None:
-                update = runner.learner.update_index
-                jax.debug.callback(log_callback, {**metrics, "update": update}, ordered=False)
-            return runner, metrics
-
-        return jax.lax.scan(one_update, runner, None, num_updates)
-
-    return run
-
-
 def make_train(
     config: PPOConfig,
     env: Environment,
@@ -481,6 +156,67 @@ def make_train(
     return train
 
 
+def make_init(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    *,
+    axis_name: str | None = None,
+) -> Callable[..., RunnerState]:
+    """Builds `init(key, hyperparams=None) -> RunnerState`, a run's state before any update:
+    with `make_run_updates`, `train` in two, to run the updates in chunks (progress,
+    checkpoints, resuming)."""
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+
+    def init(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> RunnerState:
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        local = _local_config(config, axis_name)
+        return init_runner_state(key, local, env, env_params, agent, hyperparams, axis_name)
+
+    return init
+
+
+def make_run_updates(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    *,
+    num_updates: int | None = None,
+    log_callback: Callable[[Metrics], None] | None = None,
+    axis_name: str | None = None,
+) -> Callable[..., tuple[RunnerState, Metrics]]:
+    """Builds `run(runner, hyperparams=None) -> (runner, metrics [num_updates])`: the next
+    `num_updates` updates (static; the whole run's when None), other arguments as for
+    `make_train`. The learning rate follows the runner's update count, so chunks that add up to
+    the run compute what one call does (to float rounding where XLA fuses the normaliser
+    differently in programs of other shapes); one chunk program repeated is bit for bit."""
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+    num_updates = config.num_updates if num_updates is None else num_updates
+    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
+        raise ValueError(f"num_updates={num_updates!r}: run at least one update per call.")
+
+    def run(
+        runner: RunnerState, hyperparams: PPOHyperparams | None = None
+    ) -> tuple[RunnerState, Metrics]:
+        hyperparams = config.hyperparams if hyperparams is None else hyperparams
+        local = _local_config(config, axis_name)
+
+        def one_update(runner, _):
+            runner, metrics = update_step(
+                runner, local, env, env_params, agent, hyperparams, axis_name
+            )
+            if log_callback is not None:
+                update = runner.learner.update_index
+                jax.debug.callback(log_callback, {**metrics, "update": update}, ordered=False)
+            return runner, metrics
+
+        return jax.lax.scan(one_update, runner, None, num_updates)
+
+    return run
+
+
 def result_from_runner(agent: Agent, runner: RunnerState, metrics: Metrics) -> TrainResult:
     """The `TrainResult` of a run that ended in `runner`, with its per-update `metrics`."""
     return TrainResult(
@@ -489,6 +225,236 @@ def result_from_runner(agent: Agent, runner: RunnerState, metrics: Metrics) -> T
         metrics=metrics,
         runner_state=runner,
     )
+
+
+def init_runner_state(
+    key: jax.Array,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+    axis_name: str | None = None,
+) -> RunnerState:
+    """Initial parameters, optimizer state and `num_envs` freshly reset envs, from one random
+    draw on `key`. Under `axis_name` every shard starts from the same parameters; its envs and
+    its random stream are its own."""
+    words = xla_cpu.draw_words(
+        key,
+        {"params": (agent.flat.size,), "streams": (config.num_envs + 1, *key_shape(key))},
+    )
+    params = agent.flat.init_from_bits(words["params"])
+    streams = words["streams"]
+    if axis_name is not None:
+        shard_key = jax.random.fold_in(key, jax.lax.axis_index(axis_name))
+        streams = jax.random.bits(shard_key, streams.shape)
+    keys = xla_cpu.keys_from_words(streams, key)
+    envs = reset_envs(keys[1:], env, env_params)
+    optimizer = make_optimizer(config, hyperparams, learning_rate_at(config, hyperparams, 0))
+    # Vmapped over seeds or a sweep, every changing carry is batched from the start, so each
+    # loop body is batched once. The normalisers' statistics change only when used.
+    params, opt_state, envs, discounted_return = xla_cpu.batched_from_start(
+        (params, optimizer.init(params), envs, jnp.zeros((config.num_envs,), jnp.float32)),
+        words,
+        hyperparams,
+    )
+    obs_stats, return_stats = RunningStats.create(envs.obs.shape[1:]), RunningStats.create(())
+    if config.normalize_observations or config.normalize_rewards:
+        obs_stats, return_stats = xla_cpu.batched_from_start(
+            (obs_stats, return_stats), words, hyperparams
+        )
+    learner = Learner(
+        params=params,
+        opt_state=opt_state,
+        obs_stats=obs_stats,
+        return_stats=return_stats,
+        update_index=jnp.zeros((), jnp.int32),
+    )
+    return RunnerState(learner=learner, envs=envs, discounted_return=discounted_return, key=keys[0])
+
+
+def update_step(
+    runner: RunnerState,
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+    axis_name: str | None = None,
+) -> tuple[RunnerState, Metrics]:
+    """One PPO update: rollout, GAE, `update_epochs` epochs of minibatch steps.
+
+    Under `axis_name`, `config` is the per-shard config (`PPOConfig.per_shard`) and `runner`
+    this shard's state; the metrics are over all shards.
+
+    Returns:
+        The next runner state and this update's metrics (float32 scalars): `episode_return`
+        and `episode_length` (means over episodes that ended in this rollout, NaN when none
+        did), `episodes` (their count), the loss terms, `approx_kl`, `clip_fraction`,
+        `explained_variance`, `learning_rate` and `env_steps` (total so far).
+    """
+    learner, network = runner.learner, agent.network
+    words = xla_cpu.draw_words(
+        runner.key,
+        {
+            "next_key": key_shape(runner.key),
+            **rollout_noise_shapes(
+                runner.key,
+                num_steps=config.num_steps,
+                num_envs=config.num_envs,
+                action_noise_shape=(network.action_dim,),
+            ),
+            "shuffle_bits": (config.update_epochs, config.batch_size),
+        },
+    )
+    noise = rollout_noise(words, runner.key, env, env_params, network.action_noise_from_bits)
+    params = agent.unravel(learner.params)
+    normalize = observation_normalizer(config, learner.obs_stats)
+
+    def act(obs, action_noise):
+        policy, value = network.apply(params, normalize(obs))
+        action = policy.sample_with_noise(action_noise)
+        return action, {"log_prob": policy.log_prob(action), "value": value}
+
+    envs, rollout = collect_rollout(act, env, env_params, runner.envs, noise)
+    # The statistics the rollout's policy saw normalise the whole update's observations.
+    next_values = network.apply(params, normalize(rollout.final_obs), method=ActorCritic.value)
+    rewards, discounted_return = rollout.reward, runner.discounted_return
+    if config.normalize_rewards:
+        ends = jnp.logical_or(rollout.terminated, rollout.truncated)
+        rewards, discounted_return, return_stats = scale_rewards(
+            rewards, ends, discounted_return, learner.return_stats, hyperparams.gamma, axis_name
+        )
+        learner = learner.replace(return_stats=return_stats)
+    values = rollout.extras["value"]
+    advantages, targets = compute_gae(
+        rewards,
+        values,
+        next_values,
+        rollout.terminated,
+        rollout.truncated,
+        hyperparams.gamma,
+        hyperparams.gae_lambda,
+    )
+    batch = {
+        "obs": normalize(rollout.obs),
+        "action": rollout.action,
+        "log_prob": rollout.extras["log_prob"],
+        "value": values,
+        "advantage": advantages,
+        "target": targets,
+    }
+    batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
+    learning_rate = learning_rate_at(config, hyperparams, learner.update_index)
+
+    def epoch(carry, shuffle_bits):
+        carry, info = update_epoch(
+            carry, shuffle_bits, batch, config, agent, hyperparams, learning_rate, axis_name
+        )
+        return carry, xla_cpu.pack_fields(info)
+
+    (flat_params, opt_state), infos = jax.lax.scan(
+        epoch, (learner.params, learner.opt_state), words["shuffle_bits"]
+    )
+    obs_stats = learner.obs_stats
+    if config.normalize_observations:
+        obs_stats = obs_stats.update(rollout.obs, axis_name)
+    learner = learner.replace(
+        params=flat_params,
+        opt_state=opt_state,
+        obs_stats=obs_stats,
+        update_index=learner.update_index + 1,
+    )
+    next_key = xla_cpu.keys_from_words(words["next_key"], runner.key)
+    runner = RunnerState(
+        learner=learner, envs=envs, discounted_return=discounted_return, key=next_key
+    )
+    num_shards = 1 if axis_name is None else jax.lax.axis_size(axis_name)
+    metrics = {
+        **episode_metrics(rollout, axis_name),
+        **{
+            name: jnp.mean(value)
+            for name, value in vars(xla_cpu.unpack_fields(LossInfo, infos)).items()
+        },
+        "explained_variance": explained_variance(values, targets, axis_name),
+        "learning_rate": learning_rate_at(config, hyperparams, learner.update_index - 1),
+        "env_steps": (learner.update_index * config.batch_size * num_shards).astype(jnp.float32),
+    }
+    return runner, metrics
+
+
+def update_epoch(
+    carry: tuple[jax.Array, optax.OptState],
+    shuffle_bits: jax.Array,
+    batch: dict[str, jax.Array],
+    config: PPOConfig,
+    agent: Agent,
+    hyperparams: PPOHyperparams,
+    learning_rate: jax.typing.ArrayLike,
+    axis_name: str | None = None,
+) -> tuple[tuple[jax.Array, optax.OptState], LossInfo]:
+    """One pass over the rollout in shuffled minibatches: `batch` leaves are `[B, ...]`,
+    `shuffle_bits` `[B]` uint32 random bits that pick the order.
+
+    Under `axis_name`, `batch` is this shard's share: each minibatch is the union of every
+    shard's local minibatch, its gradient their mean.
+    """
+    optimizer = make_optimizer(config, hyperparams, learning_rate)
+    network = agent.network
+    minibatches = xla_cpu.shuffled_minibatches(
+        batch, xla_cpu.permutation_from_bits(shuffle_bits), config.num_minibatches, agent.exact_ints
+    )
+    # Normalised here, all minibatches at once, rather than in the minibatch step.
+    minibatches["advantage"] = normalize_minibatch_advantages(minibatches["advantage"], axis_name)
+
+    def loss_fn(flat_params, minibatch):
+        policy, values = network.apply(agent.unravel(flat_params), minibatch["obs"])
+        return ppo_loss(
+            policy,
+            values,
+            minibatch["action"],
+            minibatch["log_prob"],
+            minibatch["value"],
+            minibatch["advantage"],
+            minibatch["target"],
+            hyperparams.clip_eps,
+            hyperparams.vf_coef,
+            hyperparams.ent_coef,
+            axis_name=axis_name,
+            normalize_advantages=False,
+        )
+
+    def update_minibatch(carry, minibatch):
+        flat_params, opt_state = carry
+        grads, info = jax.grad(loss_fn, has_aux=True)(flat_params, minibatch)
+        if axis_name is not None:
+            # Equal shares per shard: the mean of the shards' gradients is the global one.
+            grads, info = jax.lax.pmean((grads, info), axis_name)
+        updates, opt_state = optimizer.update(grads, opt_state, flat_params)
+        return (optax.apply_updates(flat_params, updates), opt_state), xla_cpu.pack_fields(info)
+
+    carry, infos = xla_cpu.scan_packed(
+        update_minibatch, carry, minibatches, small_ints=agent.exact_ints
+    )
+    return carry, xla_cpu.unpack_fields(LossInfo, jnp.mean(infos, axis=0))
+
+
+def make_optimizer(
+    config: PPOConfig, hyperparams: PPOHyperparams, learning_rate: jax.typing.ArrayLike
+) -> optax.GradientTransformation:
+    """Global-norm clipping, then Adam at this update's `learning_rate` (fixed within an update,
+    so a minibatch step keeps one counter, Adam's). Its state is the same for every rate."""
+    return optax.chain(
+        optax.clip_by_global_norm(hyperparams.max_grad_norm),
+        optax.adam(learning_rate=learning_rate, eps=1e-5),
+    )
+
+
+def learning_rate_at(config: PPOConfig, hyperparams: PPOHyperparams, update_index) -> jax.Array:
+    """The learning rate during update `update_index` (0-based): linear decay to 0 when annealed."""
+    if not config.anneal_lr:
+        return hyperparams.learning_rate
+    return hyperparams.learning_rate * (1.0 - update_index / config.num_updates)
 
 
 def _local_config(config: PPOConfig, axis_name: str | None) -> PPOConfig:
