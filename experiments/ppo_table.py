@@ -22,7 +22,8 @@ import numpy as np
 
 from jaxrl import envs
 from jaxrl.agents import ppo
-from jaxrl.reporting import cpu_model, write_json_atomically
+from jaxrl.files import write_json
+from jaxrl.machine import cpu_model
 
 
 def threshold(env_id: str, env_params: envs.EnvParams) -> float:
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         f"\nCPU: {cpu} ({os.cpu_count()} cores), jax {jax.__version__}, "
         f"backend {jax.default_backend()}. Command: `{command}`"
     )
-    write_json_atomically(
+    write_json(
         args.out,
         {
             "cpu": cpu,

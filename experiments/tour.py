@@ -64,7 +64,7 @@ from jaxrl import envs  # noqa: E402
 from jaxrl.agents import ppo, tabular  # noqa: E402
 from jaxrl.compilation import compile_program  # noqa: E402
 from jaxrl.envs.episode_table import record_episode  # noqa: E402
-from jaxrl.reporting import write_json_atomically  # noqa: E402
+from jaxrl.files import write_json# noqa: E402
 
 OUT.mkdir(parents=True, exist_ok=True)
 SUMMARY: dict = {"quick": QUICK, "seeds": SEEDS, "jax_backend": jax.default_backend()}
@@ -388,5 +388,5 @@ print(f"figure: {save_figure(figure, 'ppo_learning_curves.png')}")
 
 # %%
 print("next: the RLHF chapter, `jaxrl rlhf` (see jaxrl/rlhf/ and the README)")
-write_json_atomically(OUT / "summary.json", SUMMARY)
+write_json(OUT / "summary.json", SUMMARY)
 print(f"summary: {OUT / 'summary.json'}")

@@ -20,7 +20,7 @@ import jax
 import numpy as np
 from flax import serialization
 
-from jaxrl.reporting import write_bytes_atomically
+from jaxrl.files import write_atomically
 
 FORMAT = "jaxrl-checkpoint/1"
 
@@ -51,7 +51,7 @@ def save_checkpoint(path: str | os.PathLike, state: Any, metadata: dict[str, Any
         "treedef": str(treedef),
         "leaves": {str(i): np.asarray(leaf) for i, leaf in enumerate(leaves)},
     }
-    write_bytes_atomically(path, serialization.msgpack_serialize(payload))
+    write_atomically(path, serialization.msgpack_serialize(payload))
 
 
 def load_checkpoint(path: str | os.PathLike, template: Any) -> tuple[Any, dict[str, Any]]:

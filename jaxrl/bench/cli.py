@@ -24,7 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jaxrl.bench import devices, envs, harness, ppo, report, rlhf, seeds
+from jaxrl.bench import devices, envs, harness, ppo, rlhf, seeds
+from jaxrl.cli.parser import ArgumentParser
+from jaxrl.files import write_atomically, write_json
 
 #: Benchmark name -> its module (each has Settings, add_arguments, settings_from_args, run,
 #: markdown and plot), in report order.
@@ -40,13 +42,6 @@ TITLES = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (exit status 2)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """`jaxrl bench`'s parser: one subcommand per benchmark, and `all`."""
     common = argparse.ArgumentParser(add_help=False)
@@ -58,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--out", type=Path, metavar="DIR", help="output folder (default runs/bench-<UTC time>/)"
     )
-    parser = _Parser(prog="jaxrl bench", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="benchmark", required=True, parser_class=_Parser)
+    parser = ArgumentParser(prog="jaxrl bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="benchmark", required=True, parser_class=ArgumentParser)
     for name, module in BENCHMARKS.items():
         sub = commands.add_parser(name, parents=[common], help=TITLES[name])
         module.add_arguments(sub)
@@ -111,7 +106,7 @@ def measure(
 def write_outputs(name: str, payload: dict[str, Any], out_dir: Path) -> list[Path]:
     """Writes `<name>.json`, `<name>.md`, the plots and `report.md` under `out_dir`."""
     module = BENCHMARKS[name]
-    report.write_json(out_dir / f"{name}.json", payload)
+    write_json(out_dir / f"{name}.json", payload)
     hw = payload["hardware"]
     body = [
         f"## {TITLES[name]}",
@@ -125,11 +120,11 @@ def write_outputs(name: str, payload: dict[str, Any], out_dir: Path) -> list[Pat
         module.markdown(payload),
         "",
     ]
-    report.write_text_atomically(out_dir / f"{name}.md", "\n".join(body))
+    write_atomically(out_dir / f"{name}.md", "\n".join(body))
     paths = [out_dir / f"{name}.json", out_dir / f"{name}.md", *module.plot(payload, out_dir)]
     sections = [out_dir / f"{n}.md" for n in BENCHMARKS if (out_dir / f"{n}.md").exists()]
     text = "# jaxrl benchmarks\n\n" + "\n".join(path.read_text() for path in sections)
-    report.write_text_atomically(out_dir / "report.md", text)
+    write_atomically(out_dir / "report.md", text)
     return [*paths, out_dir / "report.md"]
 
 
@@ -138,7 +133,7 @@ def run_script(name: str, argv: Sequence[str] | None, default_out: Path, descrip
     options, the JSON written to `--out FILE` (default `default_out`), the plots beside it and
     the tables printed. Bad input: one line on stderr, exit status 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _Parser(prog=f"bench_{name}.py", description=description.splitlines()[0])
+    parser = ArgumentParser(prog=f"bench_{name}.py", description=description.splitlines()[0])
     BENCHMARKS[name].add_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes")
     parser.add_argument("--out", type=Path, default=default_out, help=f"JSON file ({default_out})")
@@ -158,7 +153,7 @@ def run_script(name: str, argv: Sequence[str] | None, default_out: Path, descrip
         return 2
     log = lambda line: print(line, file=sys.stderr, flush=True)
     payload = measure(name, settings, [sys.executable, f"experiments/bench_{name}.py", *argv], log)
-    report.write_json(args.out, payload)
+    write_json(args.out, payload)
     plots = BENCHMARKS[name].plot(payload, args.out.parent)
     print(BENCHMARKS[name].markdown(payload))
     log(f"wrote {args.out}" + "".join(f", {path}" for path in plots))

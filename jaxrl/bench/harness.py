@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jaxrl.reporting import cpu_model
+from jaxrl.machine import cpu_model
 
 #: Packages whose versions every results file records (None where not installed).
 PACKAGES = (

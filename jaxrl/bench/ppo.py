@@ -51,7 +51,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxrl.bench import harness, report
-from jaxrl.reporting import available_cores, cpu_devices_for
+from jaxrl.machine import available_cores, cpu_devices_for
 
 ENV_ID = "CartPole-v1"
 SOLVED_RETURN = 475.0

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from jaxrl.bench.harness import ratio
-from jaxrl.reporting import write_json_atomically
 
 Series = Mapping[str, Mapping[str, Sequence[tuple[float, float]]]]
 
@@ -56,26 +53,6 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     align = ["---"] + ["---:"] * (len(header) - 1)
     lines = [header, align, *rows]
     return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
-
-
-def write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
-def write_json(path: str | os.PathLike, payload: Any) -> None:
-    """`payload` as indented JSON, written atomically."""
-    write_json_atomically(path, payload)
 
 
 def line_panels(

@@ -50,13 +50,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from jaxrl.cli import commands
+    from jaxrl.cli.parser import ArgumentParser
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="jaxrl",
         description="Fully-jitted reinforcement learning in JAX.",
         epilog="Run `jaxrl COMMAND --help` for a command's options.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=ArgumentParser
+    )
     commands.add_train(sub)
     commands.add_sweep(sub)
     commands.add_eval(sub)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxrl.reporting import write_bytes_atomically
+from jaxrl.files import write_atomically
 
 
 def returns_table(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -100,7 +100,7 @@ def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
-    write_bytes_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
 
 
 class _quiet_nan_warnings:

@@ -29,8 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl.cli.parser import ArgumentParser
 from jaxrl.compilation import compile_program
-from jaxrl.reporting import write_json_atomically
+from jaxrl.files import write_atomically, write_json
 from jaxrl.rlhf import corpus, dpo, labeller, ppo, reward_model
 from jaxrl.rlhf.evaluation import evaluate_policy
 from jaxrl.rlhf.model import ModelConfig, generate, init_language_model
@@ -182,7 +183,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     metrics: dict[str, Any] = {}
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(out / "config.json", config.to_json())
+    write_json(out / "config.json", config.to_json())
     print(
         f"RLHF on {jax.devices()[0].platform}: a {mc.num_layers}-layer d={mc.d_model} "
         f"transformer, vocab {mc.vocab_size}, {mc.max_len} tokens; seed {config.seed}; "
@@ -341,7 +342,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         "pretrained_mean": float(pretrained_gold.mean()),
         "pretrained_std": float(pretrained_gold.std()),
     }
-    write_json_atomically(out / "metrics.json", metrics)
+    write_json(out / "metrics.json", metrics)
     write_samples(out / "samples.md", results, config.shown_samples)
     plot_reward_vs_kl(out / "reward_vs_kl.png", metrics)
     total = sum(timings.values())
@@ -364,13 +365,7 @@ def write_samples(path: Path, results: dict[str, dict[str, Any]], count: int) ->
         for row in tokens:
             text = corpus.decode(row)
             lines.append(f"- `{text}` (gold {labeller.reference_gold_score(text):+.2f})")
-    _write_text_atomically(path, "\n".join(lines) + "\n")
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_atomically(path, "\n".join(lines) + "\n")
 
 
 def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
@@ -495,16 +490,8 @@ def throughput(quick: bool = True) -> dict[str, float]:
     }
 
 
-class _OneLineErrors(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line (no usage block), still with exit status 2."""
-
-    def error(self, message: str):
-        print(f"error: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _OneLineErrors(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     parser.add_argument("--quick", action="store_true", help="a small run of every stage")

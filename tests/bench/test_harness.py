@@ -118,10 +118,3 @@ def test_line_panels_writes_a_png_atomically(tmp_path):
         assert image.format == "PNG" and image.size == (960, 360)  # two panels side by side
     with pytest.raises(ValueError, match="nothing to plot"):
         report.line_panels({}, tmp_path, "empty.png", "x", "y")
-
-
-def test_write_text_atomically_replaces_the_file(tmp_path):
-    path = tmp_path / "sub" / "report.md"
-    report.write_text_atomically(path, "one")
-    report.write_text_atomically(path, "two")
-    assert path.read_text() == "two" and [p.name for p in path.parent.iterdir()] == ["report.md"]
