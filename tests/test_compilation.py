@@ -1,15 +1,14 @@
-"""`compile_program`: its compile levels give the program's results, and a bad level is a
-one-line error before anything compiles."""
-
-import os
+"""`jaxrl.jit` and `compile_program`: every compile level gives the program's results, bad options
+are one-line errors before anything compiles, and `loop_bodies` reads a compiled program."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxrl
 from jaxrl import compilation
-from jaxrl.compilation import compile_lowered, compile_program, loop_bodies
+from jaxrl.compilation import CompileOptions, compile_program, loop_bodies, options_for_run
 
 
 def _program(x):
@@ -24,73 +23,52 @@ def _program(x):
 def test_every_compile_level_computes_the_program(level, parallel_tasks):
     x = jax.random.normal(jax.random.key(0), (8, 8)) / 4
     expected = jax.jit(_program)(x)
-    compiled, times = compile_program(
-        _program, x, fast_compile=level, parallel_tasks=parallel_tasks
-    )
-    for got, want in zip(jax.tree.leaves(compiled(x)), jax.tree.leaves(expected), strict=True):
-        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+    options = CompileOptions(fast_compile=level, parallel_tasks=parallel_tasks)
+    compiled, times = compile_program(_program, x, options=options)
+    for program in (compiled, jaxrl.jit(_program, options)):
+        for got, want in zip(jax.tree.leaves(program(x)), jax.tree.leaves(expected), strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
     assert times.trace_s > 0 and times.compile_s > 0
 
 
 def test_an_already_jitted_program_is_compiled_as_it_is():
     x = jnp.eye(4) / 2
     expected = jax.jit(_program)(x)
-    compiled, _ = compile_program(jax.jit(_program), x, fast_compile="fastest")
+    options = CompileOptions(fast_compile="fastest")
+    compiled, _ = compile_program(jax.jit(_program), x, options=options)
     for got, want in zip(jax.tree.leaves(compiled(x)), jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
 
 
-def test_an_unknown_level_is_a_one_line_error_naming_the_choices():
+def test_bad_options_are_one_line_errors_naming_the_choices():
     with pytest.raises(ValueError, match="use True, False, 'fast' or 'fastest'"):
-        compile_program(_program, jnp.eye(2), fast_compile="turbo")
+        CompileOptions(fast_compile="turbo")
     with pytest.raises(ValueError, match="parallel_tasks='no': use True or False"):
-        compile_program(_program, jnp.eye(2), parallel_tasks="no")
+        CompileOptions(parallel_tasks="no")
+    with pytest.raises(ValueError, match="gradient_samples=0: pass a positive int"):
+        options_for_run(gradient_samples=0, envs=4)
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="CPU compiler options")
-def test_fastest_hands_element_wise_work_to_ynnpack():
-    def layer(x, w):
-        return jnp.tanh(x @ w + 1.0) * 2.0 - jnp.exp(x).sum()
-
-    x, w = jnp.ones((100, 64)) / 8, jnp.ones((64, 64)) / 64
-    fastest, _ = compile_program(layer, x, w, fast_compile="fastest")
-    fast, _ = compile_program(layer, x, w, fast_compile="fast")
-    # XLA's CPU backend marks a YNNPACK call with its fusion kind; "fastest" leaves no
-    # element-wise kernel to its loop emitters here.
-    assert '"kind":"__ynn_fusion"' in fastest.as_text()
-    assert "kind=kLoop" not in fastest.as_text()
-    np.testing.assert_allclose(
-        np.asarray(fastest(x, w)), np.asarray(fast(x, w)), rtol=1e-5, atol=1e-5
-    )
+def test_options_for_run_follow_the_run_length_and_the_envs():
+    limit = compilation.FASTEST_COMPILE_MAX_SAMPLES
+    assert options_for_run(gradient_samples=limit, envs=5) == CompileOptions("fastest", False)
+    assert options_for_run(gradient_samples=limit + 1, envs=64) == CompileOptions("fast", True)
 
 
-def test_compile_lowered_leaves_out_an_optional_option_this_jaxlib_rejects(monkeypatch):
-    lowered = jax.jit(lambda x: x * 2).lower(jnp.ones(3))
+def test_other_backends_take_xlas_defaults():
+    assert CompileOptions("fastest", False).xla_options("gpu") == {}
+    assert CompileOptions(False).xla_options("cpu") == {}
+    assert CompileOptions().xla_options("cpu") == compilation.CPU_FAST_COMPILE_OPTIONS
+
+
+def test_an_experimental_option_this_jaxlib_rejects_is_left_out(monkeypatch):
     unknown = {"xla_cpu_not_an_option_of_any_jaxlib": True}
     bad_value = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_NOT_A_TYPE"}
-    # Not optional: XLA's own error stands.
-    with pytest.raises(jax.errors.JaxRuntimeError, match="No such compile option"):
-        compile_lowered(lowered, unknown)
+    assert not compilation._accepted(*next(iter(unknown.items())))
+    assert not compilation._accepted(*next(iter(bad_value.items())))
     monkeypatch.setattr(compilation, "_OPTIONAL_CPU_OPTIONS", frozenset({*unknown, *bad_value}))
-    compiled = compile_lowered(lowered, {**unknown, **bad_value, "xla_cpu_enable_fast_math": False})
-    np.testing.assert_array_equal(np.asarray(compiled(jnp.ones(3))), [2.0, 2.0, 2.0])
-
-
-@pytest.mark.skipif(
-    jax.default_backend() != "cpu" or (os.cpu_count() or 1) < 2,
-    reason="a CPU compiler option; XLA splits kernels only when it has several threads",
-)
-def test_parallel_tasks_false_keeps_each_kernel_on_one_thread():
-    def big(x):
-        return jnp.tanh(x) * 2.0 + 1.0
-
-    x = jnp.ones((1 << 20,))
-    split, _ = compile_program(big, x, parallel_tasks=True)
-    whole, _ = compile_program(big, x, parallel_tasks=False)
-    # XLA marks a kernel it splits across threads with its partition count.
-    assert "outer_dimension_partitions" in split.as_text()
-    assert "outer_dimension_partitions" not in whole.as_text()
-    np.testing.assert_array_equal(np.asarray(split(x)), np.asarray(whole(x)))
+    kept = {"xla_cpu_enable_fast_math": False}
+    assert compilation._supported({**unknown, **bad_value, **kept}) == kept
 
 
 def test_loop_bodies_follow_the_nesting_and_the_trip_counts():

@@ -28,9 +28,10 @@ import pytest
 from jaxrl import distributed, envs
 from jaxrl.agents import ppo
 from jaxrl.agents.ppo import train as ppo_train
+from jaxrl.agents.ppo.networks import make_agent
 from jaxrl.normalization import RunningStats
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 NUM_DEVICES = 8
 # Fast, unoptimised compiles: these programs are compared, not timed.
 XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_opt_preset=CPU_OPT_PRESET_FAST_COMPILE"
@@ -71,20 +72,20 @@ def _data_parallel(env, env_params) -> dict[str, np.ndarray]:
         **_training(result, "dp"),
         **_flatten(result.obs_stats, "dp_obs_stats"),
         # Split over devices (and hosts): [num_envs, 4] once gathered.
-        **_flatten(result.runner_state.obs, "dp_obs"),
+        **_flatten(result.runner_state.envs.obs, "dp_obs"),
     }
 
 
 def _update_equality(env, env_params) -> dict[str, np.ndarray]:
     """3 epochs of one minibatch on a 64-transition batch: 8 shards, and one device."""
     config = DP_CONFIG.replace(num_steps=8, num_minibatches=1, update_epochs=3)
-    agent = ppo_train.make_agent(config, env, env_params)
+    agent = make_agent(config, env, env_params)
     hyperparams = config.hyperparams
-    optimizer = ppo_train.make_optimizer(config, hyperparams)
+    optimizer = ppo_train.make_optimizer(config, hyperparams, hyperparams.learning_rate)
 
     def setup(key):
         key_params, key_obs, key_action, key_noise = jax.random.split(key, 4)
-        flat_params = agent.init_flat_params(key_params)
+        flat_params = agent.flat.init_from_bits(jax.random.bits(key_params, (agent.flat.size,)))
         obs = jax.random.normal(key_obs, (config.batch_size, 4))
         policy, value = agent.network.apply(agent.unravel(flat_params), obs)
         action = policy.sample(key_action)
@@ -108,7 +109,14 @@ def _update_equality(env, env_params) -> dict[str, np.ndarray]:
         )
         (params, _), infos = jax.lax.scan(
             lambda carry, bits: ppo_train.update_epoch(
-                carry, bits, batch, local_config, agent, hyperparams, axis_name
+                carry,
+                bits,
+                batch,
+                local_config,
+                agent,
+                hyperparams,
+                hyperparams.learning_rate,
+                axis_name,
             ),
             start,
             shuffle_bits,
@@ -120,7 +128,7 @@ def _update_equality(env, env_params) -> dict[str, np.ndarray]:
         return start, batch, epochs(start, batch, config, None)
 
     start, batch, (single_params, single_infos) = jax.jit(single)(jax.random.key(2))
-    shard_config = ppo_train.shard_config(config, NUM_DEVICES)
+    shard_config = config.per_shard(NUM_DEVICES)
 
     def shard(start, batch):
         params, infos = epochs(start, batch, shard_config, distributed.AXIS)
@@ -154,7 +162,7 @@ def _stats_equality() -> dict[str, np.ndarray]:
     spec = jax.sharding.PartitionSpec(None, distributed.AXIS)
     merged = jax.jit(
         jax.shard_map(
-            lambda o: ppo_train.update_stats(stats, o, distributed.AXIS),
+            lambda o: stats.update(o, distributed.AXIS),
             mesh=distributed.make_mesh(),
             in_specs=spec,
             out_specs=jax.sharding.PartitionSpec(),
@@ -242,7 +250,7 @@ from jaxrl import distributed
 role, out, *host = sys.argv[1:]
 if role == "host":
     distributed.initialize_distributed(f"127.0.0.1:{host[0]}", 2, int(host[1]))
-from tests.agents import test_distributed
+from tests import test_distributed
 test_distributed.main(role, out, *host)
 """
 

@@ -1,7 +1,8 @@
 """The `jaxrl` subcommands: train, sweep, eval, render, list.
 
-Each handler checks its input first (plain Python, no compile), then sets JAX up (platform,
-persistent compilation cache, several hosts) and only then builds and compiles programs.
+Each handler checks its input first (plain Python: nothing may start JAX's backend, which fixes
+the platform, the CPU device count and the hosts once it starts), then sets JAX up
+(`setup_jax`) and only then builds and compiles programs.
 """
 
 from __future__ import annotations
@@ -170,18 +171,32 @@ def setup_jax(args: argparse.Namespace, num_runs: int | None = None) -> None:
     if getattr(args, "distributed", False):
         from jaxrl import distributed
 
+        if jax_started():
+            raise UsageError(
+                "--distributed: JAX already started in this process, so it cannot join a "
+                "multi-host run; run the command in a fresh process."
+            )
         distributed.initialize_from_args(args)
+
+
+def jax_started() -> bool:
+    """Whether JAX's backend has started in this process: from then on its devices (their count,
+    the platform, other hosts) are fixed, so every command checks its input without JAX first."""
+    # No public API says so; jax.distributed.initialize asks the same function.
+    from jax._src import xla_bridge
+
+    return xla_bridge.backends_are_initialized()
 
 
 def cpu_devices(num_runs: int, requested: int | None) -> int | None:
     """The CPU devices to split `num_runs` over (None: leave JAX's count alone).
 
-    By default one per core, as many as split the runs evenly (`reporting.cpu_devices_for`):
+    By default one per core, as many as split the runs evenly (`jaxrl.machine.cpu_devices_for`):
     each device runs its share of the seeds on its own core, where one device's program would
     share two cores between the kernels of one step. A count already set through
     `--xla_force_host_platform_device_count` in `XLA_FLAGS` or `jax_num_cpu_devices` is kept.
     """
-    from jaxrl.reporting import available_cores, cpu_devices_for
+    from jaxrl.machine import available_cores, cpu_devices_for
 
     if requested is not None:
         if requested < 1 or num_runs % requested:
@@ -237,13 +252,7 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
         raise UsageError(
             "give an env id, e.g. `jaxrl train CartPole-v1` (`jaxrl list` shows them)."
         )
-    from jaxrl import envs
-
-    if not args.env_id.startswith("gymnax:") and args.env_id not in envs.registered():
-        try:
-            envs.make(args.env_id)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+    check_env_id(args.env_id)
     config = ppo.default_config(args.env_id)
     env_overrides: dict[str, Any] = {}
     if args.config is not None:
@@ -259,13 +268,6 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
     if args.total_timesteps is not None:
         settings["total_timesteps"] = str(args.total_timesteps)
     config, env_overrides = options.apply_settings(config, env_overrides, settings)
-    if swept:
-        from jaxrl.agents.ppo.config import validate_hyperparams
-
-        try:
-            validate_hyperparams(swept)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
     seeds = args.seeds if args.seeds is not None else (4 if sweep else 8)
     return RunSpec(
         env_id=args.env_id,
@@ -278,6 +280,19 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
         checkpoint_every=args.checkpoint_every,
         eval_episodes=args.eval_episodes,
     )
+
+
+def check_env_id(env_id: str, prefix: str = "") -> None:
+    """UsageError (after `prefix`) for an unknown env id, without building the env: building
+    some envs (gymnax's, the grid worlds) starts JAX."""
+    from jaxrl import envs
+
+    if env_id.startswith("gymnax:") or env_id in envs.registered():
+        return
+    try:
+        envs.make(env_id)  # an unknown id fails before anything is built
+    except ValueError as error:
+        raise UsageError(f"{prefix}{error}") from None
 
 
 def resolve_run(args: argparse.Namespace, sweep: bool) -> tuple[RunSpec, Path, bool]:
@@ -349,7 +364,7 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
     setup_jax(args, spec.num_runs)
     import jax
 
-    from jaxrl.reporting import write_json_atomically
+    from jaxrl.files import write_json
 
     driver = Driver(spec, out, progress=not args.no_progress)
     writer = jax.process_index() == 0
@@ -363,7 +378,7 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
         if writer:
             for name in RUN_FILES:  # --overwrite: no stale file of the old run survives
                 (out / name).unlink(missing_ok=True)
-            write_json_atomically(out / CONFIG_FILE, spec.to_json())
+            write_json(out / CONFIG_FILE, spec.to_json())
     config = spec.config
     what = (
         f"{len(spec.points)} points x {spec.seeds} seeds" if spec.sweep else f"{spec.seeds} seeds"
@@ -410,12 +425,11 @@ def _report(driver: Driver, state: RunState, returns, sweep: bool, writer: bool)
     """Prints the final evaluation and writes evaluation.json, the plots and sweep.json."""
     import numpy as np
 
-    from jaxrl.agents import ppo
     from jaxrl.cli import plots
-    from jaxrl.reporting import write_json_atomically
+    from jaxrl.files import write_json
 
     spec, out = driver.spec, driver.out
-    threshold = ppo.solved_threshold(spec.env_id, driver.env_params)
+    threshold = driver.env.reward_threshold(driver.env_params)
     points = spec.points
     per_point = returns.reshape(len(points), spec.seeds)
     labels = [
@@ -424,7 +438,7 @@ def _report(driver: Driver, state: RunState, returns, sweep: bool, writer: bool)
     ]
     solved = None if threshold is None else (per_point >= threshold).sum(axis=1).tolist()
     if writer:
-        write_json_atomically(
+        write_json(
             out / EVALUATION_FILE,
             {
                 "episodes_per_run": spec.eval_episodes,
@@ -466,7 +480,7 @@ def _report(driver: Driver, state: RunState, returns, sweep: bool, writer: bool)
         )
     Console().print(table)
     if writer:
-        write_json_atomically(
+        write_json(
             out / SWEEP_FILE,
             {
                 "env_id": spec.env_id,
@@ -506,18 +520,23 @@ def run_eval(args: argparse.Namespace) -> int:
     driver, runner, metadata = load_run(args.run)
     spec = driver.spec
     evaluate = ppo.make_evaluate(
-        spec.config, driver.env, driver.env_params, args.episodes, deterministic=not args.stochastic
+        spec.config,
+        driver.env,
+        driver.env_params,
+        num_episodes=args.episodes,
+        deterministic=not args.stochastic,
     )
     unravel = driver.agent.unravel
     program = jax.jit(jax.vmap(lambda flat, key, stats: evaluate(unravel(flat), key, stats)))
     keys = jax.random.split(jax.random.key(args.seed), spec.num_runs)
-    returns = np.asarray(program(runner.flat_params, keys, runner.obs_stats)).mean(axis=1)
+    learner = runner.learner
+    returns = np.asarray(program(learner.params, keys, learner.obs_stats)).mean(axis=1)
     mode = "sampled" if args.stochastic else "greedy"
     print(
         f"{spec.env_id}, {args.run} at update {metadata['update']} of {spec.config.num_updates}: "
         f"{args.episodes} {mode} episodes per run"
     )
-    threshold = ppo.solved_threshold(spec.env_id, driver.env_params)
+    threshold = driver.env.reward_threshold(driver.env_params)
     for index, point in enumerate(spec.points):
         scores = returns[index * spec.seeds : (index + 1) * spec.seeds]
         label = ", ".join(f"{k}={v:g}" for k, v in point.items()) or "per seed"
@@ -543,12 +562,7 @@ def run_render(args: argparse.Namespace) -> int:
                 f"--run-index {args.run_index}: {run_dir} has runs 0 to {spec.num_runs - 1}."
             )
     else:
-        from jaxrl import envs
-
-        try:
-            envs.make(args.run)
-        except ValueError as error:
-            raise UsageError(f"{args.run} is neither a run folder nor an env id: {error}") from None
+        check_env_id(args.run, prefix=f"{args.run} is neither a run folder nor an env id: ")
     setup_jax(args)
     import jax
 
@@ -561,17 +575,20 @@ def run_render(args: argparse.Namespace) -> int:
         policy = rendering.trained_policy(driver, runner, args.run_index, not args.stochastic)
         what = f"run {args.run_index} of {run_dir}"
     else:
-        env, env_params = envs.make(args.run)
+        try:
+            env, env_params = envs.make(args.run)
+        except ValueError as error:  # a gymnax id is only checked here
+            raise UsageError(f"{args.run} is neither a run folder nor an env id: {error}") from None
         policy = rendering.random_policy(env, env_params)
         what = f"random actions on {args.run}"
+    frames, num_frames, total = rendering.render_episode(
+        env, env_params, policy, jax.random.key(args.seed), args.max_steps
+    )
     try:
-        frames, total = rendering.render_episode(
-            env, env_params, policy, jax.random.key(args.seed), args.max_steps
-        )
-    except NotImplementedError as error:
+        rendering.write_gif(args.out, frames, args.fps)
+    except NotImplementedError as error:  # the env has no renderer: met at its first frame
         raise UsageError(str(error)) from None
-    rendering.write_gif(args.out, frames, args.fps)
-    print(f"{args.out}: {len(frames)} frames of {what}, return {total:.1f}")
+    print(f"{args.out}: {num_frames} frames of {what}, return {total:.1f}")
     return 0
 
 
@@ -624,7 +641,7 @@ def run_list(args: argparse.Namespace) -> int:
             actions = f"Discrete({action_space.n})"
         else:
             actions = f"Box{action_space.shape}"
-        threshold = ppo.solved_threshold(env_id, env_params)
+        threshold = env.reward_threshold(env_params)
         table.add_row(
             env_id,
             f"Box{obs_space.shape}",

@@ -1,20 +1,24 @@
-"""Episodes as frames: a policy (trained or random) rolled out in one jitted scan, then a GIF."""
+"""Episodes as GIFs: a policy rolled out in one jitted scan, drawn and encoded chunk by chunk."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.envs.core import Environment, EnvParams
-from jaxrl.reporting import write_bytes_atomically
+from jaxrl.files import write_atomically
 
 #: `policy(obs, key) -> action` for one env.
 Policy = Callable[[jax.Array, jax.Array], jax.Array]
+#: States drawn per renderer call. A 500 x 500 frame takes several MB of float32 canvases while
+#: it is drawn, so a whole episode in one vmapped call takes GBs; chunks bound that.
+FRAMES_PER_CALL = 8
 
 
 def trained_policy(driver, runner, run_index: int, deterministic: bool = True) -> Policy:
@@ -23,8 +27,8 @@ def trained_policy(driver, runner, run_index: int, deterministic: bool = True) -
     from jaxrl.agents.ppo.networks import ActorCritic
 
     config, agent = driver.spec.config, driver.agent
-    params = agent.unravel(runner.flat_params[run_index])
-    obs_stats = jax.tree.map(lambda leaf: leaf[run_index], runner.obs_stats)
+    params = agent.unravel(runner.learner.params[run_index])
+    obs_stats = jax.tree.map(lambda leaf: leaf[run_index], runner.learner.obs_stats)
 
     def policy(obs, key):
         if config.normalize_observations:
@@ -48,14 +52,19 @@ def render_episode(
     policy: Policy,
     key: jax.Array,
     max_steps: int | None = None,
-) -> tuple[np.ndarray, float]:
+    frames_per_call: int = FRAMES_PER_CALL,
+) -> tuple[Iterator[np.ndarray], int, float]:
     """One episode's frames, from the reset state to the state it ends in.
 
-    Runs `min(max_steps, env_params.max_steps)` steps in one jitted scan without auto-reset,
-    renders every state with the env's (vmapped) renderer, and cuts after the episode's end.
+    Runs `min(max_steps, env_params.max_steps)` steps in one jitted scan without auto-reset and
+    keeps the states up to the episode's end; the frames are drawn from them as they are read,
+    `frames_per_call` states per call of the env's (vmapped) renderer, so the renderer holds
+    one chunk of frames however long the episode.
 
     Returns:
-        uint8 `[frames, H, W, 3]` and the episode's undiscounted return.
+        the frames, uint8 `[H, W, 3]` each, as an iterator (an env without a renderer raises
+        NotImplementedError when it is first read); the number of frames (steps + 1); and the
+        episode's undiscounted return.
     """
     horizon = (
         int(env_params.max_steps)
@@ -84,25 +93,64 @@ def render_episode(
         all_states = jax.tree.map(
             lambda first, rest: jnp.concatenate([first[None], rest]), state, states
         )
-        frames = jax.vmap(env.render, in_axes=(0, None))(all_states, env_params)
-        return frames, jnp.sum(rewards), jnp.sum(running)
+        return all_states, jnp.sum(rewards), jnp.sum(running)
 
-    frames, total, steps = rollout(key)
-    return np.asarray(frames[: int(steps) + 1]), float(total)
+    states, total, steps = rollout(key)
+    num_frames = int(steps) + 1
+    return (
+        render_states(env, env_params, states, num_frames, frames_per_call),
+        num_frames,
+        float(total),
+    )
 
 
-def write_gif(path: Path, frames: np.ndarray, fps: int) -> None:
-    """`[frames, H, W, 3]` uint8 as a looping GIF, written atomically."""
+def render_states(
+    env: Environment,
+    env_params: EnvParams,
+    states: Any,
+    num_frames: int,
+    frames_per_call: int = FRAMES_PER_CALL,
+) -> Iterator[np.ndarray]:
+    """The frames of `states[:num_frames]`, drawn `frames_per_call` at a time.
+
+    Args:
+        states: env states with a leading `[T]` axis, `T >= num_frames`.
+        num_frames: how many of them to draw.
+        frames_per_call: states per renderer call; the last chunk repeats the final state to
+            keep one compiled shape.
+
+    Yields:
+        uint8 `[H, W, 3]` frames, in order.
+    """
+    frames_per_call = min(frames_per_call, num_frames)
+
+    @jax.jit
+    def render_chunk(states, start):
+        index = jnp.minimum(start + jnp.arange(frames_per_call), num_frames - 1)
+        chunk = jax.tree.map(lambda leaf: leaf[index], states)
+        return jax.vmap(env.render, in_axes=(0, None))(chunk, env_params)
+
+    for start in range(0, num_frames, frames_per_call):
+        frames = np.asarray(render_chunk(states, start))
+        yield from frames[: num_frames - start]
+
+
+def write_gif(path: Path, frames: Iterable[np.ndarray], fps: int) -> None:
+    """uint8 `[H, W, 3]` frames as a looping GIF, written atomically once the last one is in.
+
+    The frames are read one at a time; PIL keeps each as 8-bit palette indices (H x W bytes)
+    until it writes the file.
+    """
     from PIL import Image
 
-    images = [Image.fromarray(frame) for frame in frames]
+    frames = iter(frames)
     buffer = io.BytesIO()
-    images[0].save(
+    Image.fromarray(next(frames)).save(
         buffer,
         format="GIF",
         save_all=True,
-        append_images=images[1:],
+        append_images=(Image.fromarray(frame) for frame in frames),
         duration=max(1, round(1000 / fps)),
         loop=0,
     )
-    write_bytes_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())

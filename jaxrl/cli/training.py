@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from jaxrl.agents.common.grid import grid_points, hyperparams_grid, sweepable
 from jaxrl.agents.ppo.config import PPOConfig
 from jaxrl.cli.options import UsageError
 
@@ -102,15 +103,14 @@ class RunSpec:
                 f"--checkpoint-every {self.checkpoint_every} is not a multiple of the chunk size "
                 f"{self.chunk_updates} updates; checkpoints are taken between chunks."
             )
+        if self.sweep:
+            check_sweep(self.config, self.sweep)
 
     @property
     def points(self) -> list[dict[str, float]]:
-        """The sweep's grid points (one empty point for a plain run)."""
-        if not self.sweep:
-            return [{}]
-        from jaxrl.agents.ppo.config import hyperparams_grid
-
-        return hyperparams_grid(self.config, **self.sweep)[1]
+        """The sweep's grid points (one empty point for a plain run); plain Python, so runs are
+        counted before JAX starts (the CPU device count and `--distributed` must come first)."""
+        return grid_points(**self.sweep) if self.sweep else [{}]
 
     @property
     def num_runs(self) -> int:
@@ -144,6 +144,25 @@ class RunSpec:
             checkpoint_every=data["checkpoint_every"],
             eval_episodes=data.get("eval_episodes", 100),
         )
+
+
+def check_sweep(config: PPOConfig, sweep: dict[str, list[float]]) -> None:
+    """UsageError unless every name is sweepable and every grid point a valid config.
+
+    Plain Python (no JAX): a sweep is checked before JAX starts.
+    """
+    names = sweepable(config)
+    for name in sweep:
+        if name not in names:
+            raise UsageError(
+                f"--set {name}=...: {name} cannot be swept in one program; sweep one of "
+                f"{', '.join(names)}."
+            )
+    try:
+        for point in grid_points(**sweep):
+            config.replace(**point)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def default_chunk_updates(num_updates: int) -> int:
@@ -212,6 +231,7 @@ class Driver:
 
         from jaxrl import distributed, envs
         from jaxrl.agents import ppo
+        from jaxrl.agents.ppo.networks import make_agent
 
         self.spec, self.out, self.progress, self.on_chunk = spec, out, progress, on_chunk
         try:
@@ -229,18 +249,18 @@ class Driver:
         self.keys = jnp.tile(seed_keys, len(spec.points))
         self.hyperparams = None
         if spec.sweep:
-            grid, _ = ppo.hyperparams_grid(config, **spec.sweep)
+            grid, _ = hyperparams_grid(config, **spec.sweep)
             self.hyperparams = jax.tree.map(lambda leaf: jnp.repeat(leaf, spec.seeds), grid)
         batched = spec.sweep is not None
         self.init = distributed.sharded_vmap(
             ppo.make_init(config, self.env, self.env_params), self.mesh, batched_hyperparams=batched
         )
         self.run_chunk = distributed.sharded_vmap(
-            ppo.make_run_updates(config, self.env, self.env_params, spec.chunk_updates),
+            ppo.make_run_updates(config, self.env, self.env_params, num_updates=spec.chunk_updates),
             self.mesh,
             batched_hyperparams=batched,
         )
-        self.agent = ppo.make_agent(config, self.env, self.env_params)
+        self.agent = make_agent(config, self.env, self.env_params)
         self.start = time.perf_counter()
 
     def template(self):
@@ -297,8 +317,7 @@ class Driver:
             self.run_chunk,
             runner,
             self.hyperparams,
-            fast_compile=ppo.fast_compile_level(config, runs_per_device),
-            parallel_tasks=ppo.parallel_tasks_pay_off(config, runs_per_device),
+            options=ppo.compile_options(config, runs_per_device=runs_per_device),
         )
         compile_s = time.perf_counter() - compile_start
         last_saved = state.update
@@ -354,7 +373,7 @@ class Driver:
         from jaxrl.agents import ppo
 
         evaluate = ppo.make_evaluate(
-            self.spec.config, self.env, self.env_params, self.spec.eval_episodes
+            self.spec.config, self.env, self.env_params, num_episodes=self.spec.eval_episodes
         )
         unravel = self.agent.unravel
 
@@ -365,7 +384,7 @@ class Driver:
 
         keys = jax.random.split(jax.random.key(self.spec.seed + 10_000), self.spec.num_runs)
         program = jax.jit(jax.vmap(evaluate_run))
-        return np.asarray(gather(program(runner.flat_params, keys, runner.obs_stats)))
+        return np.asarray(gather(program(runner.learner.params, keys, runner.learner.obs_stats)))
 
     def save_final_params(self, runner: Any) -> None:
         """Every run's network parameters and observation statistics (flax msgpack)."""
@@ -373,12 +392,12 @@ class Driver:
         from flax import serialization
 
         from jaxrl.distributed import gather
-        from jaxrl.reporting import write_bytes_atomically
+        from jaxrl.files import write_atomically
 
-        params = jax.vmap(self.agent.unravel)(runner.flat_params)
-        payload = gather({"params": params, "obs_stats": runner.obs_stats})
+        params = jax.vmap(self.agent.unravel)(runner.learner.params)
+        payload = gather({"params": params, "obs_stats": runner.learner.obs_stats})
         if jax.process_index() == 0:
-            write_bytes_atomically(self.out / PARAMS_FILE, serialization.to_bytes(payload))
+            write_atomically(self.out / PARAMS_FILE, serialization.to_bytes(payload))
 
 
 class ProgressBar:
@@ -459,9 +478,9 @@ def metric_rows(
 
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
-    from jaxrl.reporting import write_bytes_atomically
+    from jaxrl.files import write_atomically
 
-    write_bytes_atomically(path, "".join(json.dumps(row) + "\n" for row in rows).encode())
+    write_atomically(path, "".join(json.dumps(row) + "\n" for row in rows).encode())
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

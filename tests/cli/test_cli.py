@@ -19,7 +19,7 @@ from PIL import Image
 from jaxrl.cli import main
 from jaxrl.cli.options import UsageError
 from jaxrl.cli.training import RunSpec
-from jaxrl.reporting import available_cores, cpu_devices_for
+from jaxrl.machine import available_cores, cpu_devices_for
 
 #: A PPO small enough to compile in a few seconds; 24 updates of 4 envs x 16 steps.
 TINY = [

@@ -5,63 +5,39 @@ transition model), Q-learning and Sarsa (epsilon-greedy, on the real env).
 >>> from jaxrl.agents import tabular
 >>> env, params = envs.make("GridWorld-CliffWalking-v0")
 >>> optimum = tabular.value_iteration(tabular.grid_model(env, params), gamma=1.0)
->>> config = tabular.TabularConfig(algorithm="sarsa")
+>>> config = tabular.default_config("GridWorld-CliffWalking-v0").replace(algorithm="sarsa")
 >>> train = tabular.make_train(config, env, params)
 >>> results = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 8))  # 8 seeds
->>> both = tabular.stack_hyperparams([config.replace(algorithm="q_learning"), config])
->>> results = jax.jit(jax.vmap(train, in_axes=(None, None, 0)))(key, params, both)  # one program
+>>> grid, _ = tabular.hyperparams_grid(config, algorithm=["q_learning", "sarsa"])
+>>> both = jax.jit(jax.vmap(train, in_axes=(None, 0)))(jax.random.key(0), grid)  # one program
+>>> returns = tabular.make_evaluate(config, env, params)(results.q_values[0], key)
 """
 
-from jaxrl.agents.tabular.model import TabularModel, grid_model, start_state
-from jaxrl.agents.tabular.policies import (
-    epsilon_greedy,
-    greedy_action,
-    greedy_episode,
-    policy_grid,
-    state_index,
-)
+from jaxrl.agents.common.grid import hyperparams_grid
+from jaxrl.agents.tabular.model import grid_model
+from jaxrl.agents.tabular.policies import policy_grid
 from jaxrl.agents.tabular.q_learning import (
     ALGORITHMS,
-    Q_LEARNING,
-    SARSA,
     TabularConfig,
     TabularHyperparams,
     TabularResult,
-    TDCarry,
+    default_config,
+    make_evaluate,
     make_train,
-    run_episode,
-    stack_hyperparams,
-    td_step,
-    td_target,
 )
-from jaxrl.agents.tabular.value_iteration import (
-    ValueIterationResult,
-    bellman_q,
-    value_iteration,
-)
+from jaxrl.agents.tabular.value_iteration import ValueIterationResult, value_iteration
 
 __all__ = [
     "ALGORITHMS",
-    "Q_LEARNING",
-    "SARSA",
-    "TDCarry",
     "TabularConfig",
     "TabularHyperparams",
-    "TabularModel",
     "TabularResult",
     "ValueIterationResult",
-    "bellman_q",
-    "epsilon_greedy",
-    "greedy_action",
-    "greedy_episode",
+    "default_config",
     "grid_model",
+    "hyperparams_grid",
+    "make_evaluate",
     "make_train",
     "policy_grid",
-    "run_episode",
-    "stack_hyperparams",
-    "start_state",
-    "state_index",
-    "td_step",
-    "td_target",
     "value_iteration",
 ]

@@ -1,4 +1,4 @@
-"""Policies read off a Q table, and running one greedy episode of an env with it.
+"""Policies read off a Q table, and a policy drawn on its grid.
 
 A tabular agent's state is the argmax of the observation: a GridWorld's observation is the
 one-hot of its cell `row * W + col`, the same index `grid_model` uses.
@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.envs import gridworld
-from jaxrl.envs.core import Environment, EnvParams
 
 # One character per action, indexed by GridWorld's action codes (UP, RIGHT, DOWN, LEFT).
 _ARROWS = {gridworld.UP: "^", gridworld.RIGHT: ">", gridworld.DOWN: "v", gridworld.LEFT: "<"}
@@ -50,36 +49,6 @@ def _greedy_with_scores(q_row: jax.Array, scores: jax.Array) -> jax.Array:
     random one among ties."""
     best = q_row == jnp.max(q_row)
     return jnp.argmax(jnp.where(best, scores, -1.0)).astype(jnp.int32)
-
-
-def greedy_episode(
-    env: Environment, env_params: EnvParams, q_values: jax.Array, key: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Runs one episode acting greedily on `q_values` (ties to the lowest action).
-
-    Args:
-        env: an env whose observation is a one-hot of the tabular state.
-        env_params: its params (the episode ends at `max_steps` at the latest).
-        q_values: float `[S, A]`.
-        key: PRNG key for the reset and the env's own randomness (slip).
-
-    Returns:
-        The episode's return (float32) and length (int32), scalars.
-    """
-    key_reset, key_steps = jax.random.split(key)
-    obs, state = env.reset(key_reset, env_params)
-
-    def step(carry):
-        obs, state, key, _, _, _ = carry
-        key, key_step = jax.random.split(key)
-        action = jnp.argmax(q_values[state_index(obs)]).astype(jnp.int32)
-        obs, state, _, terminated, truncated, info = env.step(key_step, state, action, env_params)
-        done = terminated | truncated
-        return obs, state, key, done, info["episode_return"], info["episode_length"]
-
-    carry = (obs, state, key_steps, jnp.bool_(False), jnp.float32(0.0), jnp.int32(0))
-    *_, episode_return, episode_length = jax.lax.while_loop(lambda c: ~c[3], step, carry)
-    return episode_return, episode_length
 
 
 def policy_grid(layout: np.ndarray, policy: np.ndarray) -> str:

@@ -4,15 +4,14 @@
     Q-learning: bootstrap = max_a Q(S', a)      (off-policy: learns the greedy policy's values)
     Sarsa:      bootstrap = Q(S', A')           (on-policy: A' is the epsilon-greedy next action)
 
-`make_train(config, env, env_params) -> train(key, env_params, hyperparams)` runs
-`config.num_episodes` episodes of `env.step` (auto-reset, time limit and slip are the env's own)
-as a `lax.scan` over episodes around a `lax.while_loop` over steps. It is pure and unjitted: the
-caller jits it and vmaps over seeds (`in_axes=(0, None, None)`), same-shaped layouts
-(`(None, 0, None)`) or hyperparameters (`(None, None, 0)`). The algorithm is a traced
+`make_train(config, env, env_params) -> train(key, hyperparams=None)` runs `config.num_episodes`
+episodes of `env.step` (auto-reset, time limit and slip are the env's own) as a `lax.scan` over
+episodes around a `lax.while_loop` over steps. It is pure and unjitted, like every jaxrl
+learner: the caller jits it and vmaps over seeds or hyperparameters. The algorithm is a traced
 hyperparameter too, so Q-learning and Sarsa run side by side in one compiled program:
 
-    hyperparams = tabular.stack_hyperparams([config, config.replace(algorithm="sarsa")])
-    results = jax.vmap(train, in_axes=(None, None, 0))(key, env_params, hyperparams)
+    grid, points = tabular.hyperparams_grid(config, algorithm=["q_learning", "sarsa"])
+    results = jax.vmap(train, in_axes=(None, 0))(key, grid)
 
 A terminated step does not bootstrap; a truncated one bootstraps from the state of
 `info["final_observation"]` (the time limit is not part of the MDP). Both algorithms pick the
@@ -25,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import jax
@@ -33,12 +32,30 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl.agents.common.evaluation import check_num_episodes, play_episodes
 from jaxrl.agents.tabular.policies import epsilon_greedy, state_index
 from jaxrl.envs import spaces
 from jaxrl.envs.core import Environment, EnvParams
 
 ALGORITHMS = ("q_learning", "sarsa")
 Q_LEARNING, SARSA = 0, 1  # codes of TabularHyperparams.algorithm, the index in ALGORITHMS
+
+
+@struct.dataclass
+class TabularHyperparams:
+    """The traceable settings, a pytree: scalars, or `[B]` leaves for a vmapped sweep.
+
+    Attributes:
+        algorithm: int32, `Q_LEARNING` (0) or `SARSA` (1).
+        learning_rate: float32, alpha.
+        gamma: float32, the discount.
+        epsilon: float32, the exploration probability.
+    """
+
+    algorithm: jax.Array
+    learning_rate: jax.Array
+    gamma: jax.Array
+    epsilon: jax.Array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +73,7 @@ class TabularConfig:
         epsilon: exploration probability of the epsilon-greedy behaviour policy, in [0, 1].
     """
 
-    hyperparams_type: ClassVar[type] = None  # set below, once TabularHyperparams is defined
+    hyperparams_type: ClassVar[type] = TabularHyperparams
 
     algorithm: str = "q_learning"
     num_episodes: int = 500
@@ -112,44 +129,6 @@ class TabularConfig:
                 f"TabularConfig has no field {unknown[0]!r}; valid fields: {', '.join(valid)}."
             )
         return dataclasses.replace(self, **changes)
-
-
-@struct.dataclass
-class TabularHyperparams:
-    """The traceable settings, a pytree: scalars, or `[B]` leaves for a vmapped sweep.
-
-    Attributes:
-        algorithm: int32, `Q_LEARNING` (0) or `SARSA` (1).
-        learning_rate: float32, alpha.
-        gamma: float32, the discount.
-        epsilon: float32, the exploration probability.
-    """
-
-    algorithm: jax.Array
-    learning_rate: jax.Array
-    gamma: jax.Array
-    epsilon: jax.Array
-
-
-TabularConfig.hyperparams_type = TabularHyperparams
-
-
-def stack_hyperparams(configs: Sequence[TabularConfig]) -> TabularHyperparams:
-    """The traceable settings of several configs stacked into `[len(configs)]` leaves.
-
-    Raises:
-        ValueError: no configs, or configs whose static settings differ (they need separate
-            programs: build one `train` per static setting).
-    """
-    if not configs:
-        raise ValueError("stack_hyperparams: give at least one TabularConfig.")
-    static = {(c.num_episodes, c.initial_q) for c in configs}
-    if len(static) > 1:
-        raise ValueError(
-            "stack_hyperparams: the configs differ in num_episodes or initial_q, which fix the "
-            "program; stack only configs that share them."
-        )
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *[c.hyperparams for c in configs])
 
 
 @struct.dataclass
@@ -262,23 +241,26 @@ def run_episode(
     )
 
 
-def make_train(config: TabularConfig, env: Environment, env_params: EnvParams):
-    """Builds `train(key, env_params=None, hyperparams=None) -> TabularResult`, pure, unjitted.
+def make_train(
+    config: TabularConfig, env: Environment, env_params: EnvParams | None = None
+) -> Callable[..., TabularResult]:
+    """Builds `train(key, hyperparams=None) -> TabularResult`, pure and unjitted.
 
     Args:
         config: the learner's settings.
         env: an env with Discrete actions whose observation is a one-hot of its state (every
             GridWorld).
-        env_params: the default params, which fix the table's shape `[S, A]`; `train` may be
-            given other params of the same shapes (vmap over layouts, slips or rewards).
+        env_params: its params (the env's defaults when None); traced values work, so
+            `jax.vmap(lambda p, k: make_train(config, env, p)(k))` runs a batch of layouts,
+            slips or rewards of the same shapes in one program.
 
     Returns:
-        `train(key, env_params=None, hyperparams=None)`; None means `env_params` and
-        `config.hyperparams`.
+        `train(key, hyperparams=None)`; None means `config.hyperparams`.
 
     Raises:
         ValueError: the action or observation space is not a discrete / one-hot table.
     """
+    env_params = env.default_params if env_params is None else env_params
     action_space = env.action_space(env_params)
     obs_space = env.observation_space(env_params)
     if not isinstance(action_space, spaces.Discrete):
@@ -299,14 +281,8 @@ def make_train(config: TabularConfig, env: Environment, env_params: EnvParams):
             "Use PPO (jaxrl.agents.ppo) for it."
         )
     num_states, num_actions = obs_space.shape[0], action_space.n
-    default_params = env_params
 
-    def train(
-        key: jax.Array,
-        env_params: EnvParams | None = None,
-        hyperparams: TabularHyperparams | None = None,
-    ) -> TabularResult:
-        env_params = default_params if env_params is None else env_params
+    def train(key: jax.Array, hyperparams: TabularHyperparams | None = None) -> TabularResult:
         hyperparams = config.hyperparams if hyperparams is None else hyperparams
         key_reset, key_learn = jax.random.split(key)
         obs, env_state = env.reset(key_reset, env_params)
@@ -333,3 +309,36 @@ def make_train(config: TabularConfig, env: Environment, env_params: EnvParams):
         )
 
     return train
+
+
+def default_config(env_id: str) -> TabularConfig:
+    """Sutton and Barto's setting for the grid worlds (their Example 6.6: epsilon 0.1, step size
+    0.5, no discount, 500 episodes); a ValueError for an env a table cannot hold."""
+    if not env_id.startswith("GridWorld-"):
+        raise ValueError(
+            f"{env_id}: tabular learners need a grid world's one-hot state; use PPO "
+            "(jaxrl.agents.ppo) for it."
+        )
+    return TabularConfig()
+
+
+def make_evaluate(
+    config: TabularConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    *,
+    num_episodes: int = 100,
+) -> Callable[..., jax.Array]:
+    """Builds `evaluate(q_values, key) -> returns [num_episodes]`: the greedy policy of a table
+    `[S, A]` (ties to the lowest action) played over whole episodes (`play_episodes`, the law
+    every jaxrl learner is evaluated by)."""
+    env_params = env.default_params if env_params is None else env_params
+    check_num_episodes(num_episodes)
+
+    def evaluate(q_values: jax.Array, key: jax.Array) -> jax.Array:
+        def act(obs, _):
+            return jnp.argmax(q_values[state_index(obs)], axis=-1).astype(jnp.int32)
+
+        return play_episodes(act, env, env_params, num_episodes, key)
+
+    return evaluate

@@ -39,7 +39,7 @@ def test_uneven_chunks_give_exactly_the_uninterrupted_run():
     runner = jax.jit(jax.vmap(ppo.make_init(config, env, env_params)))(keys)
     chunk_metrics = []
     for size in (8, 4):  # uneven chunks that add up to the run's 12 updates
-        run = jax.jit(jax.vmap(ppo.make_run_updates(config, env, env_params, size)))
+        run = jax.jit(jax.vmap(ppo.make_run_updates(config, env, env_params, num_updates=size)))
         runner, metrics = run(runner)
         chunk_metrics.append(metrics)
 
@@ -59,7 +59,7 @@ def test_chunks_with_normalisation_match_to_rounding_and_repeat_bit_for_bit():
     keys = jax.random.split(jax.random.key(5), 2)
     whole = jax.jit(jax.vmap(ppo.make_train(config, env, env_params)))(keys)
     init = jax.jit(jax.vmap(ppo.make_init(config, env, env_params)))
-    run = jax.jit(jax.vmap(ppo.make_run_updates(config, env, env_params, 6)))
+    run = jax.jit(jax.vmap(ppo.make_run_updates(config, env, env_params, num_updates=6)))
 
     def chunked():
         runner = init(keys)
@@ -80,4 +80,4 @@ def test_chunks_with_normalisation_match_to_rounding_and_repeat_bit_for_bit():
 def test_run_updates_rejects_a_non_positive_chunk():
     env, env_params = envs.make("CartPole-v1")
     with pytest.raises(ValueError, match="at least one update"):
-        ppo.make_run_updates(ppo.PPOConfig(), env, env_params, 0)
+        ppo.make_run_updates(ppo.PPOConfig(), env, env_params, num_updates=0)

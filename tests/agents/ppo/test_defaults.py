@@ -8,7 +8,8 @@ import pytest
 from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.agents.ppo import defaults
-from jaxrl.agents.ppo import train as ppo_train
+from jaxrl.agents.ppo.networks import make_agent
+from jaxrl.compilation import CompileOptions
 from jaxrl.envs import gridworld
 
 
@@ -28,9 +29,11 @@ def test_every_registered_env_has_a_tuned_config_whose_batch_splits(env_id):
 def test_default_network_fits_the_env(env_id):
     env, params = envs.make(env_id)
     config = ppo.default_config(env_id)
-    agent = ppo.make_agent(config, env, params)
+    agent = make_agent(config, env, params)
     obs, _ = env.reset(jax.random.key(0), params)
-    network_params = agent.unravel(agent.init_flat_params(jax.random.key(1)))
+    network_params = agent.unravel(
+        agent.flat.init_from_bits(jax.random.bits(jax.random.key(1), (agent.flat.size,)))
+    )
     policy, value = agent.network.apply(network_params, obs)
     assert value.shape == ()
     action = policy.mode()
@@ -81,34 +84,15 @@ def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
     assert np.sum(scores >= threshold) >= min_solved, scores
 
 
-def test_fast_compile_level_follows_the_samples_per_device():
-    cartpole = ppo.default_config("CartPole-v1")  # 60k steps x 5 epochs
-    assert ppo.fast_compile_level(cartpole) == "fastest"
-    assert ppo.fast_compile_level(cartpole, runs_per_device=8) == "fastest"  # 2.4M samples
-    assert ppo.fast_compile_level(cartpole, runs_per_device=16) == "fast"
-    assert ppo.fast_compile_level(ppo.default_config("GridWorld-CliffWalking-v0")) == "fast"
-    limit = ppo_train.FASTEST_COMPILE_MAX_SAMPLES
-    at_limit = cartpole.replace(total_timesteps=limit // cartpole.update_epochs)
-    assert ppo.fast_compile_level(at_limit) == "fastest"
-    past_limit = at_limit.replace(total_timesteps=at_limit.total_timesteps + cartpole.batch_size)
-    assert ppo.fast_compile_level(past_limit) == "fast"
-    for bad in (0, -1, True, 1.5):
-        with pytest.raises(ValueError, match="positive int"):
-            ppo.fast_compile_level(cartpole, bad)
-
-
-def test_parallel_tasks_pay_off_from_many_envs():
-    assert not ppo.parallel_tasks_pay_off(ppo.default_config("CartPole-v1"))  # 5 envs
-    assert ppo.parallel_tasks_pay_off(ppo.default_config("MountainCar-v0"))  # 64 envs
-    config = ppo.default_config("CartPole-v1")
-    # Many envs with small minibatches still split: the rollout's arrays are wide.
-    many_envs = config.replace(
-        num_envs=ppo_train.PARALLEL_TASKS_MIN_ENVS, num_steps=8, num_minibatches=4
-    )
-    assert ppo.parallel_tasks_pay_off(many_envs)
-    # Vmapped runs count their envs: 8 CartPole seeds have 40, 16 have 80.
-    assert not ppo.parallel_tasks_pay_off(config, runs_per_device=8)
-    assert ppo.parallel_tasks_pay_off(config, runs_per_device=16)
-    for bad in (0, True, 2.0):
-        with pytest.raises(ValueError, match="positive int"):
-            ppo.parallel_tasks_pay_off(config, bad)
+def test_compile_options_follow_the_samples_and_the_envs_per_device():
+    cartpole = ppo.default_config("CartPole-v1")  # 5 envs, 60k steps x 5 epochs
+    assert ppo.compile_options(cartpole) == CompileOptions("fastest", parallel_tasks=False)
+    # 8 vmapped seeds: 2.4M samples and 40 envs.
+    assert ppo.compile_options(cartpole, runs_per_device=8) == CompileOptions("fastest", False)
+    assert ppo.compile_options(cartpole, runs_per_device=16) == CompileOptions("fast", True)
+    cliff = ppo.default_config("GridWorld-CliffWalking-v0")  # 10M samples
+    assert ppo.compile_options(cliff).fast_compile == "fast"
+    assert ppo.compile_options(ppo.default_config("MountainCar-v0")).parallel_tasks  # 64 envs
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="pass a positive int"):
+            ppo.compile_options(cartpole, runs_per_device=bad)

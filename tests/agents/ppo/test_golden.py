@@ -1,6 +1,6 @@
 """Golden PPO runs: small runs' metrics and final parameters pinned bit for bit.
 
-The values in `ppo_golden.json` were written by this file (`python -m tests.agents.test_ppo_golden
+The values in `ppo_golden.json` were written by this file (`python -m tests.agents.ppo.test_golden
 --write`) and pin what PPO computes: a refactor of the learner must reproduce them exactly. XLA's
 CPU code depends on the instruction set (vector widths change the order of float sums), so on a
 CPU of another kind than the one that wrote them (`isa` in the file) the runs are compared to
@@ -134,7 +134,7 @@ def write_golden() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python -m tests.agents.test_ppo_golden --write")
+        sys.exit("usage: python -m tests.agents.ppo.test_golden --write")
     import tests.conftest  # noqa: F401  (the tests' XLA flags and strict numerics)
 
     write_golden()

@@ -9,6 +9,8 @@ import pytest
 
 from jaxrl import envs
 from jaxrl.agents import tabular
+from jaxrl.agents.tabular.model import TabularModel, start_state
+from jaxrl.agents.tabular.policies import greedy_action
 from jaxrl.envs import gridworld
 from jaxrl.envs.gridworld import DOWN, LEFT, RIGHT, UP, EnvParams, GridWorld
 
@@ -42,7 +44,13 @@ def _solve(params, gamma):
 CLIFF_ENV, CLIFF_PARAMS = envs.make("GridWorld-CliffWalking-v0")
 # Sutton & Barto's Example 6.6 setting: epsilon 0.1, alpha 0.5, 500 episodes, no discount.
 CLIFF_CONFIG = tabular.TabularConfig(num_episodes=500, learning_rate=0.5, gamma=1.0, epsilon=0.1)
-_cliff_train = tabular.make_train(CLIFF_CONFIG, CLIFF_ENV, CLIFF_PARAMS)
+
+
+def _cliff_train(key, params, hyperparams):
+    """A run on any layout of the cliff walk's shape: `make_train` accepts traced params."""
+    return tabular.make_train(CLIFF_CONFIG, CLIFF_ENV, params)(key, hyperparams)
+
+
 _cliff_single = jax.jit(_cliff_train)
 _cliff_batch = jax.jit(jax.vmap(_cliff_train))
 
@@ -87,7 +95,7 @@ def test_undiscounted_value_iteration_finds_the_optimal_return(env_id):
     # gridworld.optimal_return is an independent finite-horizon DP in numpy on the host.
     _, params = envs.make(env_id)
     result = _solve(params, 1.0)
-    assert float(result.values[tabular.start_state(params)]) == gridworld.optimal_return(params)
+    assert float(result.values[start_state(params)]) == gridworld.optimal_return(params)
 
 
 def test_the_model_matches_the_envs_sampled_steps():
@@ -142,7 +150,8 @@ def cliff_runs():
     """Each algorithm's online returns `[4 seeds, 500]` and greedy returns `[4]` in the textbook
     setting, and value iteration's greedy return."""
     keys = jax.random.split(jax.random.key(0), 4)
-    greedy = jax.jit(lambda q: tabular.greedy_episode(CLIFF_ENV, CLIFF_PARAMS, q, keys[0])[0])
+    evaluate = tabular.make_evaluate(CLIFF_CONFIG, CLIFF_ENV, CLIFF_PARAMS, num_episodes=1)
+    greedy = jax.jit(lambda q: evaluate(q, keys[0])[0])
     runs = {}
     for algorithm in tabular.ALGORITHMS:
         hyperparams = CLIFF_CONFIG.replace(algorithm=algorithm).hyperparams
@@ -215,9 +224,7 @@ def test_vmap_over_layouts_seeds_and_algorithms_equals_the_loop():
 def test_greedy_action_breaks_ties_uniformly():
     keys = jax.random.split(jax.random.key(0), 2000)
     actions = np.asarray(
-        jax.jit(jax.vmap(tabular.greedy_action, in_axes=(0, None)))(
-            keys, jnp.array([0.0, 1.0, 1.0, 0.0])
-        )
+        jax.jit(jax.vmap(greedy_action, in_axes=(0, None)))(keys, jnp.array([0.0, 1.0, 1.0, 0.0]))
     )
     assert set(actions.tolist()) == {1, 2}
     assert abs(np.mean(actions == 1) - 0.5) < 0.06  # 5 standard deviations
@@ -255,7 +262,7 @@ def test_bad_inputs_fail_before_compiling():
     env, params = envs.make("CartPole-v1")
     with pytest.raises(ValueError, match="one-hot observation"):
         tabular.make_train(tabular.TabularConfig(), env, params)
-    model = tabular.TabularModel(
+    model = TabularModel(
         transitions=jnp.ones((1, 1, 1)),
         rewards=jnp.zeros((1, 1)),
         terminal=jnp.zeros(1, bool),
@@ -265,7 +272,9 @@ def test_bad_inputs_fail_before_compiling():
         tabular.value_iteration(model, 0.0)
     with pytest.raises(ValueError, match="max_iterations"):
         tabular.value_iteration(model, 0.9, max_iterations=0)
-    with pytest.raises(ValueError, match="num_episodes"):
-        tabular.stack_hyperparams([tabular.TabularConfig(), tabular.TabularConfig(num_episodes=9)])
+    with pytest.raises(ValueError, match="'num_episodes' cannot be swept"):
+        tabular.hyperparams_grid(tabular.TabularConfig(), num_episodes=[9, 10])
+    with pytest.raises(ValueError, match="use PPO"):
+        tabular.default_config("CartPole-v1")
     with pytest.raises(ValueError, match="valid fields"):
         tabular.TabularConfig().replace(alpha=0.1)
