@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+import gymnasium
 import numpy as np
-import pytest
 
 
 def gym_env(env_id: str):
     """Gymnasium's raw env (no wrappers: no TimeLimit, no order enforcing), reset once."""
-    gymnasium = pytest.importorskip("gymnasium")
     env = gymnasium.make(env_id).unwrapped
     env.reset(seed=0)
     return env
 
 
 def gym_max_episode_steps(env_id: str) -> int:
-    gymnasium = pytest.importorskip("gymnasium")
     return gymnasium.spec(env_id).max_episode_steps
 
 

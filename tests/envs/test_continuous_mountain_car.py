@@ -188,7 +188,6 @@ def test_out_of_range_actions_are_clipped_into_the_box():
 
 def test_gymnax_departs_from_gymnasium_at_the_walls():
     """gymnax zeroes a leftward velocity past the goal, not at the left wall: Gymnasium is kept."""
-    pytest.importorskip("gymnax")
     from gymnax.environments.classic_control import continuous_mountain_car as gymnax_mc
 
     env, params = envs.make(ENV_ID)

@@ -4,18 +4,16 @@ import functools
 import subprocess
 import sys
 
+import gymnax  # the test extra's: a broken install fails here rather than skipping
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gymnax.environments import spaces as gymnax_spaces
+from gymnax.environments.classic_control import cartpole as gymnax_cartpole
 
-gymnax = pytest.importorskip("gymnax", reason="the gymnax interop needs gymnax installed")
-
-from gymnax.environments import spaces as gymnax_spaces  # noqa: E402
-from gymnax.environments.classic_control import cartpole as gymnax_cartpole  # noqa: E402
-
-from jaxrl import envs  # noqa: E402
-from jaxrl.envs import gymnax_interop, spaces  # noqa: E402
+from jaxrl import envs
+from jaxrl.envs import gymnax_interop, spaces
 
 # CartPole and Catch-bsuite as asked; UmbrellaChain-bsuite because its reward is a coin flip on
 # step_env's key, so a key handed to gymnax wrongly shows up in the rewards.

@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from jaxrl import envs
 from jaxrl.envs.classic_control.pendulum import EnvState
@@ -129,7 +128,8 @@ def test_whole_episodes_match_gymnasium_in_float64():
 
 
 def test_gravity_parameter_matches_gymnasiums_g():
-    gymnasium = pytest.importorskip("gymnasium")
+    import gymnasium
+
     reference = gymnasium.make(ENV_ID, g=9.81).unwrapped
     rows, actions = _random_states_and_actions(500, seed=1)
     next_states, _, rewards = _gym_steps(reference, rows, actions)

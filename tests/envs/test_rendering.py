@@ -245,8 +245,8 @@ GYMNASIUM_POSES = [
 def test_frames_match_gymnasiums_pictures(env_id, fields, gym_state):
     """Every drawn pixel lies within a pixel of one Gymnasium draws, and the other way round
     (Gymnasium's 1-pixel hill is drawn 2 pixels wide here), and most pixels are equal."""
-    pytest.importorskip("pygame", reason="Gymnasium draws with pygame")
-    gymnasium = pytest.importorskip("gymnasium")
+    import gymnasium  # the test extra's; it draws with pygame (gymnasium[classic-control])
+
     _, params, state, render, _ = _compiled(env_id)
     state = state.replace(**{name: jnp.float32(value) for name, value in fields.items()})
     ours = np.asarray(render(state, params))
@@ -385,7 +385,6 @@ def test_environments_without_a_renderer_say_so():
 
 
 def test_gymnax_image_observations_are_drawn_and_vector_ones_raise():
-    pytest.importorskip("gymnax")
     env, params = envs.make("gymnax:Catch-bsuite")
     _, state = env.reset(jax.random.key(0), params)
     frame = np.asarray(env.render(state, params))

@@ -1,9 +1,9 @@
 """A real Gymnasium client: Stable-Baselines3 checks `jaxrl/CartPole-v1` with its own env checker
 and its PPO learns on it. Skipped when SB3 (and PyTorch) are not installed."""
 
+import gymnasium as gym
 import pytest
 
-gym = pytest.importorskip("gymnasium")
 sb3 = pytest.importorskip(
     "stable_baselines3",
     reason="Stable-Baselines3 is an optional client: pip install stable-baselines3",

@@ -76,8 +76,6 @@ def _final_scores(env_id, num_seeds, seed=0):
     ],
 )
 def test_default_config_learns_with_four_seeds(env_id, threshold, min_solved):
-    if env_id.startswith("gymnax:"):
-        pytest.importorskip("gymnax")
     if threshold is None:
         threshold = float(gridworld.optimal_return(envs.make(env_id)[1]))
     scores = _final_scores(env_id, num_seeds=4)
