@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 
@@ -230,14 +231,18 @@ def scan_packed(
         xs = pack_columns(xs, xs_layout)
     else:
         xs_step = None if xs is None else jax.tree.map(lambda x: x[0], xs)
-    # The outputs' layout from their shapes, traced without running anything.
-    _, ys_step = jax.eval_shape(f, init, xs_step)
+    # The body is traced once, here: the outputs' shapes give their layout, and the scan
+    # replays the traced program rather than tracing the Python body a second time.
+    closed, out_shapes = jax.make_jaxpr(f, return_shape=True)(init, xs_step)
+    body, out_tree = jax.extend.core.jaxpr_as_fun(closed), jax.tree.structure(out_shapes)
+    ys_step = out_shapes[1]
     packs_ys = isinstance(ys_step, Mapping)
     if packs_ys:
         ys_layout = column_layout(ys_step, _shared_batch_ndim(ys_step.values()), small_ints)
 
     def step(carry, x):
-        carry, y = f(carry, unpack_columns(*x, xs_layout) if packs_xs else x)
+        x = unpack_columns(*x, xs_layout) if packs_xs else x
+        carry, y = jax.tree.unflatten(out_tree, body(*jax.tree.leaves((carry, x))))
         return carry, pack_columns(y, ys_layout) if packs_ys else y
 
     carry, ys = jax.lax.scan(step, init, xs, length=length)

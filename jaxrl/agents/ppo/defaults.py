@@ -5,9 +5,8 @@ then checked on 16 seeds (`experiments/ppo_table.py`): at least 14 reach the env
 with the mean of 100 deterministic evaluation episodes. Smallest budget that does so wins, since
 wall-clock time is the point.
 
-The `jaxrl sweep` figures quoted below ran on one CPU device; since session 11 `jaxrl sweep` splits
-the runs over one device per core, and `--cpu-devices 1` reproduces them (other splits agree to
-float rounding, which can tip a marginal seed).
+The `jaxrl sweep` figures quoted below ran on one CPU device: `--cpu-devices 1` reproduces them
+(other splits agree to float rounding, which can tip a marginal seed).
 
 `normalize_rewards` appears wherever returns are far from 1 in size: the value loss clips each
 update's change of the value to `clip_eps` in reward units, so an unscaled critic needs hundreds
@@ -85,7 +84,7 @@ _CONFIGS: dict[str, PPOConfig] = {
     # wider initial policy (log-std 0.5) stops the runs that never learned to swing up: `jaxrl
     # sweep Pendulum-v1 --seeds 64 --seed S --set initial_log_std=0.5 --set
     # gae_lambda=0.9,0.95 --eval-episodes 100` at S = 0 and 1000 solved 127/128 at lambda
-    # 0.95 (worst -230), where log-std 0 solved 118/128 (worst -511; session 11).
+    # 0.95 (worst -230), where log-std 0 solved 118/128 (worst -511).
     "Pendulum-v1": PPOConfig(
         total_timesteps=120_000,
         num_envs=16,
