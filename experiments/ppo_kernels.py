@@ -17,7 +17,6 @@ each run listed: a run whose CPU seconds exceed its wall used the runtime's seco
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -26,13 +25,17 @@ import jax
 
 from jaxrl import envs
 from jaxrl.agents import ppo
-from jaxrl.compilation import compile_lowered, cpu_compile_options, loop_bodies, lower
+from jaxrl.cli.parser import ArgumentParser
+from jaxrl.compilation import CompileOptions, loop_bodies
 
+#: `--levels` name -> `CompileOptions.fast_compile`.
 LEVELS = {"default": False, "fast": "fast", "fastest": "fastest"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Prints the kernel counts (and with `--time` the run times); 0, or 2 when XLA refuses an
+    option."""
+    parser = ArgumentParser(prog="ppo_kernels.py", description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS))
     parser.add_argument("--total-timesteps", type=int, help="override the default config's")
@@ -72,18 +75,20 @@ def main(argv: list[str] | None = None) -> int:
     train, key = ppo.make_train(config, env, env_params), jax.random.key(0)
     if args.seeds > 1:
         train, key = jax.vmap(train), jax.random.split(key, args.seeds)
-    lowered = lower(train, key)
+    lowered = jax.jit(train).lower(key)
     print(f"{args.env}: {config.num_envs} envs x {config.num_steps} steps, {config.update_epochs}")
     print(
         f"epochs x {config.num_minibatches} minibatches, {config.num_updates} updates, "
-        f"{args.seeds} seed(s); {extra}"
+        f"{args.seeds} seed(s); extra XLA options {extra}"
     )
+    picked = ppo.compile_options(config, runs_per_device=args.seeds)
+    print(f"ppo.compile_options picks {picked}")
     for level in args.levels:
         for parallel_tasks in (True, False):
-            options = {**cpu_compile_options(LEVELS[level], parallel_tasks), **extra}
+            options = CompileOptions(fast_compile=LEVELS[level], parallel_tasks=parallel_tasks)
             start = time.perf_counter()
             try:
-                compiled = compile_lowered(lowered, options)
+                compiled = lowered.compile(compiler_options={**options.xla_options(), **extra})
             except jax.errors.JaxRuntimeError as error:
                 print(f"error: XLA refused {extra}: {str(error).splitlines()[0]}", file=sys.stderr)
                 return 2
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _time_runs(compiled, key, runs: int) -> str:
+    """One warm-up run, then `runs` timed ones: their median wall and CPU seconds, and each."""
     jax.block_until_ready(compiled(key))
     walls, cpus = [], []
     for _ in range(runs):

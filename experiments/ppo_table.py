@@ -1,17 +1,20 @@
 """PPO's default configs, every seed trained in one compiled program: the README's results table.
 
-For each env, `jax.jit(jax.vmap(train))` trains all seeds at once with `ppo.default_config`; each
-seed's final policy is scored by the mean return of `--episodes` deterministic evaluation episodes,
-and a seed counts as solved when its score reaches the env's threshold (GridWorld: the layout's
-optimal return). Compile and run times are measured apart, from `jax.jit` to trained params.
+For each env, `jax.vmap(train)` trains all seeds at once with `ppo.default_config`, compiled with
+the options jaxrl picks for that many seeds (`ppo.compile_options(config, runs_per_device=N)`);
+each seed's final policy is scored by the mean return of `--episodes` deterministic evaluation
+episodes, and a seed counts as solved when its score reaches the env's `reward_threshold`
+(GridWorld: the layout's optimal return). Trace + compile and run seconds are measured apart.
+The table is printed; the rows, the command and the machine go to `--out` (default
+`runs/ppo_table-<UTC time>.json`).
 
     python experiments/ppo_table.py --envs CartPole-v1 Acrobot-v1 --seeds 16
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+import dataclasses
+import datetime
 import shlex
 import sys
 import time
@@ -22,78 +25,95 @@ import numpy as np
 
 from jaxrl import envs
 from jaxrl.agents import ppo
+from jaxrl.agents.ppo.defaults import tuned_env_ids
+from jaxrl.cli.parser import ArgumentParser
+from jaxrl.compilation import compile_program
 from jaxrl.files import write_json
-from jaxrl.machine import cpu_model
-
-
-def threshold(env_id: str, env_params: envs.EnvParams) -> float:
-    return ppo.solved_threshold(env_id, env_params)
+from jaxrl.machine import available_cores, cpu_model
 
 
 def run_env(env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:
     """Trains `num_seeds` seeds of `env_id`'s default config in one program and scores them.
 
     Returns:
-        A JSON-ready row: the threshold, per-seed scores, solved count, compile and run seconds.
+        A JSON-ready row: the threshold (None where the env has none), per-seed scores, solved
+        count, compile and run seconds.
     """
     env, env_params = envs.make(env_id)
     config = ppo.default_config(env_id)
+    options = ppo.compile_options(config, runs_per_device=num_seeds)
     key_train, key_eval = jax.random.split(jax.random.key(seed))
     keys = jax.random.split(key_train, num_seeds)
 
+    train, times = compile_program(
+        jax.vmap(ppo.make_train(config, env, env_params)), keys, options=options
+    )
     start = time.perf_counter()
-    train = jax.jit(jax.vmap(ppo.make_train(config, env, env_params)))
-    compiled = train.lower(keys).compile()
-    compiled_at = time.perf_counter()
-    result = jax.block_until_ready(compiled(keys))
-    trained_at = time.perf_counter()
+    result = jax.block_until_ready(train(keys))
+    train_s = time.perf_counter() - start
 
-    evaluate = jax.jit(jax.vmap(ppo.make_evaluate(config, env, env_params, num_episodes)))
+    evaluate = jax.jit(
+        jax.vmap(ppo.make_evaluate(config, env, env_params, num_episodes=num_episodes))
+    )
     eval_keys = jax.random.split(key_eval, num_seeds)
-    obs_stats = result.obs_stats if config.normalize_observations else None
-    scores = np.asarray(evaluate(result.params, eval_keys, obs_stats)).mean(axis=1)
-    bar = threshold(env_id, env_params)
+    scores = np.asarray(evaluate(result.params, eval_keys, result.obs_stats)).mean(axis=1)
+    bar = env.reward_threshold(env_params)
     return {
         "env": env_id,
-        "threshold": bar,
+        "threshold": None if bar is None else float(bar),
         "seeds": num_seeds,
         "episodes": num_episodes,
-        "solved": int(np.sum(scores >= bar)),
+        "solved": None if bar is None else int(np.sum(scores >= bar)),
         "scores": scores.tolist(),
         "mean": float(scores.mean()),
         "std": float(scores.std()),
         "total_timesteps": config.num_updates * config.batch_size,
-        "compile_s": compiled_at - start,
-        "train_s": trained_at - compiled_at,
-        "config": {k: v for k, v in vars(config).items()},
+        "compile_s": times.trace_s + times.compile_s,
+        "train_s": train_s,
+        "config": dataclasses.asdict(config),
+        "compile_options": dataclasses.asdict(options),
     }
 
 
 def markdown_table(rows: list[dict]) -> str:
+    """The results as a GitHub markdown table, one line per env."""
     lines = [
         "| env | threshold | solved / seeds | score (mean ± std) | env steps per seed "
         "| compile (s) | train (s) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        threshold = "-" if row["threshold"] is None else f"{row['threshold']:g}"
+        solved = "-" if row["solved"] is None else row["solved"]
         lines.append(
-            f"| {row['env']} | {row['threshold']:g} | {row['solved']} / {row['seeds']} "
+            f"| {row['env']} | {threshold} | {solved} / {row['seeds']} "
             f"| {row['mean']:.1f} ± {row['std']:.1f} | {row['total_timesteps']:,} "
             f"| {row['compile_s']:.1f} | {row['train_s']:.1f} |"
         )
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=ppo.defaults.tuned_env_ids())
+def main(argv: list[str] | None = None) -> int:
+    """Runs the table; 0, or 2 on bad input (one line on stderr)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = ArgumentParser(prog="ppo_table.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=tuned_env_ids())
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="master PRNG seed")
-    parser.add_argument("--out", type=Path, default=Path("results/ppo_table.json"))
+    parser.add_argument("--out", type=Path, help="JSON file (default runs/ppo_table-<time>.json)")
     args = parser.parse_args(argv)
+    if args.seeds < 1 or args.episodes < 1:
+        parser.error(f"--seeds {args.seeds} --episodes {args.episodes}: pass positive counts.")
+    for env_id in args.envs:
+        try:
+            envs.make(env_id)
+        except (ValueError, ImportError) as error:  # an unknown id, or gymnax failing to import
+            parser.error(f"{env_id}: {error}")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("runs") / f"ppo_table-{stamp}.json"
 
-    command = "python " + shlex.join([sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
+    command = "python " + shlex.join(["experiments/ppo_table.py", *argv])
     rows = []
     for env_id in args.envs:
         rows.append(run_env(env_id, args.seeds, args.episodes, args.seed))
@@ -104,23 +124,26 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
             flush=True,
         )
-    cpu = cpu_model()
+    cpu, cores = cpu_model(), available_cores()
     print(markdown_table(rows))
     print(
-        f"\nCPU: {cpu} ({os.cpu_count()} cores), jax {jax.__version__}, "
+        f"\nCPU: {cpu} ({cores} cores), jax {jax.__version__}, "
         f"backend {jax.default_backend()}. Command: `{command}`"
     )
     write_json(
-        args.out,
+        out,
         {
             "cpu": cpu,
+            "cores": cores,
             "jax": jax.__version__,
             "backend": jax.default_backend(),
             "command": command,
             "rows": rows,
         },
     )
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

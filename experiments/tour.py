@@ -20,18 +20,23 @@
 # %%
 from __future__ import annotations
 
-import argparse
 import datetime
+import io
 import os
 import sys
 import time
 from pathlib import Path
 
 IN_NOTEBOOK = "ipykernel" in sys.modules
+# Before JAX is first imported (importing jaxrl imports it): the tour runs on the CPU.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+from jaxrl.cli.parser import ArgumentParser  # noqa: E402
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="A tour of jaxrl, from the loop to PPO.")
+def parse_args(argv: list[str] | None = None):
+    """The tour's options; bad input is one line on stderr and exit status 2."""
+    parser = ArgumentParser(prog="tour.py", description="A tour of jaxrl, from the loop to PPO.")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -50,11 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-# Arguments first, so a mistyped one fails at once. A notebook kernel's command line is its
-# own: there the defaults (and JAXRL_TOUR_QUICK) apply.
+# Arguments first, so a mistyped one fails before anything compiles. A notebook kernel's
+# command line is its own: there the defaults (and JAXRL_TOUR_QUICK) apply.
 ARGS = parse_args([] if IN_NOTEBOOK else None)
 QUICK, SEEDS, OUT = ARGS.quick, ARGS.seeds, ARGS.out
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -62,9 +66,11 @@ import numpy as np  # noqa: E402
 
 from jaxrl import envs  # noqa: E402
 from jaxrl.agents import ppo, tabular  # noqa: E402
+from jaxrl.agents.tabular.model import start_state  # noqa: E402
+from jaxrl.agents.tabular.policies import state_index  # noqa: E402
 from jaxrl.compilation import compile_program  # noqa: E402
 from jaxrl.envs.episode_table import record_episode  # noqa: E402
-from jaxrl.files import write_json# noqa: E402
+from jaxrl.files import write_atomically, write_json  # noqa: E402
 
 OUT.mkdir(parents=True, exist_ok=True)
 SUMMARY: dict = {"quick": QUICK, "seeds": SEEDS, "jax_backend": jax.default_backend()}
@@ -74,9 +80,9 @@ print(f"jaxrl tour ({'quick' if QUICK else 'full'}), {SEEDS} seeds, outputs in {
 def save_figure(figure, name: str) -> Path:
     """Writes a matplotlib Figure to OUT/name atomically; shows it too in a notebook."""
     path = OUT / name
-    temporary = path.with_suffix(".tmp.png")
-    figure.savefig(temporary, dpi=110, bbox_inches="tight")
-    os.replace(temporary, path)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    write_atomically(path, png.getvalue())
     if IN_NOTEBOOK:
         from IPython.display import Image, display
 
@@ -97,9 +103,9 @@ try:
     import gymnasium as gym
 
     import jaxrl.envs.gymnasium_interop  # noqa: F401  (registers "jaxrl/<id>")
-except ImportError:
+except ImportError as error:
     gym = None
-    print("Gymnasium is not installed (pip install gymnasium): skipping the Gymnasium loop.")
+    print(f"skipping the Gymnasium loop: Gymnasium does not import ({error}).")
 
 if gym is not None:
     env = gym.make("jaxrl/CartPole-v1")
@@ -223,22 +229,22 @@ solved = jax.jit(
     jax.vmap(lambda params: tabular.value_iteration(tabular.grid_model(cliff, params), 1.0))
 )(slippery_params)
 optimum = jax.tree.map(lambda leaf: leaf[0], solved)
-start_state = int(tabular.start_state(cliff_params))
+start_cell = int(start_state(cliff_params))
 print(
-    f"value iteration: V(start) = {float(optimum.values[start_state]):g} after "
+    f"value iteration: V(start) = {float(optimum.values[start_cell]):g} after "
     f"{int(optimum.iterations)} sweeps; its greedy policy:"
 )
 print(tabular.policy_grid(cliff_params.layout, optimum.policy))
 
 
 def optimal_policy(key, obs):
-    return optimum.policy[tabular.state_index(obs)]
+    return optimum.policy[state_index(obs)]
 
 
 print(record_episode(cliff, cliff_params, optimal_policy, jax.random.key(0)).format(max_rows=6))
 
 # When the agent's steps go astray, walking along the edge stops being worth it.
-start_values = np.asarray(solved.values[:, start_state]).tolist()
+start_values = np.asarray(solved.values[:, start_cell]).tolist()
 print(
     "V(start) with slip "
     + ", ".join(f"{s:g}: {v:.1f}" for s, v in zip(SLIPS, start_values, strict=True))
@@ -246,7 +252,7 @@ print(
 print(f"the optimal policy at slip {SLIPS[-1]:g}:")
 print(tabular.policy_grid(cliff_params.layout, solved.policy[-1]))
 SUMMARY["value_iteration"] = {
-    "start_value": float(optimum.values[start_state]),
+    "start_value": float(optimum.values[start_cell]),
     "sweeps": int(optimum.iterations),
     "slips": SLIPS,
     "start_values": start_values,
@@ -263,28 +269,29 @@ SUMMARY["value_iteration"] = {
 
 # %%
 EPISODES = 100 if QUICK else 500
-config = tabular.TabularConfig(num_episodes=EPISODES, learning_rate=0.5, gamma=1.0, epsilon=0.1)
-configs = [config.replace(algorithm=algorithm) for algorithm in tabular.ALGORITHMS]
-runs_hyperparams = tabular.stack_hyperparams([c for c in configs for _ in range(SEEDS)])
-runs_keys = jnp.concatenate([jax.random.split(jax.random.key(0), SEEDS)] * len(configs))
+config = tabular.default_config("GridWorld-CliffWalking-v0").replace(num_episodes=EPISODES)
+algorithms, _ = tabular.hyperparams_grid(config, algorithm=list(tabular.ALGORITHMS))
+# Every algorithm SEEDS times over, algorithm-major: one run per (algorithm, seed).
+runs_hyperparams = jax.tree.map(lambda leaf: jnp.repeat(leaf, SEEDS), algorithms)
+runs_keys = jnp.concatenate([jax.random.split(jax.random.key(0), SEEDS)] * len(tabular.ALGORITHMS))
 train_td = tabular.make_train(config, cliff, cliff_params)
+evaluate_greedy = tabular.make_evaluate(config, cliff, cliff_params, num_episodes=1)
 
 
 def train_and_read_greedy(key, hyperparams):
     """One run, and the return of acting greedily on its final table."""
-    result = train_td(key, cliff_params, hyperparams)
-    greedy_return, _ = tabular.greedy_episode(cliff, cliff_params, result.q_values, key)
-    return result, greedy_return
+    result = train_td(key, hyperparams)
+    return result, evaluate_greedy(result.q_values, key)[0]
 
 
 compiled, times = compile_program(jax.vmap(train_and_read_greedy), runs_keys, runs_hyperparams)
 start = time.perf_counter()
 learned, greedy_returns = jax.block_until_ready(compiled(runs_keys, runs_hyperparams))
 tabular_s = time.perf_counter() - start
-greedy_returns = np.asarray(greedy_returns).reshape(len(configs), SEEDS)
-online = np.asarray(learned.episode_returns).reshape(len(configs), SEEDS, EPISODES)
+greedy_returns = np.asarray(greedy_returns).reshape(len(tabular.ALGORITHMS), SEEDS)
+online = np.asarray(learned.episode_returns).reshape(len(tabular.ALGORITHMS), SEEDS, EPISODES)
 print(
-    f"{len(configs)} algorithms x {SEEDS} seeds x {EPISODES} episodes: compiled in "
+    f"{len(tabular.ALGORITHMS)} algorithms x {SEEDS} seeds x {EPISODES} episodes: compiled in "
     f"{times.trace_s + times.compile_s:.1f} s, ran in {tabular_s:.2f} s "
     f"({int(np.sum(learned.episode_lengths)):,} env steps)"
 )
@@ -354,7 +361,9 @@ for axes, env_id in zip(all_axes, PPO_ENVS, strict=True):
         return result.metrics, evaluate(result.params, key_eval, result.obs_stats).mean()
 
     keys = jax.random.split(jax.random.key(0), SEEDS)
-    compiled, times = compile_program(jax.vmap(train_and_evaluate), keys)
+    # The options jaxrl picks for SEEDS runs on one device (the README's fast path).
+    options = ppo.compile_options(config, runs_per_device=SEEDS)
+    compiled, times = compile_program(jax.vmap(train_and_evaluate), keys, options=options)
     start = time.perf_counter()
     metrics, final_returns = jax.block_until_ready(compiled(keys))
     train_s = time.perf_counter() - start
@@ -384,7 +393,7 @@ print(f"figure: {save_figure(figure, 'ppo_learning_curves.png')}")
 #
 # The same machinery trains language models from preferences: a small LM, a reward model
 # learnt from labelled comparisons, then PPO against it (and DPO without it). Run the chapter
-# with `jaxrl rlhf` (or `python -m experiments.rlhf`); see `jaxrl/rlhf/` and the README.
+# with `jaxrl rlhf`; see `jaxrl/rlhf/` and the README.
 
 # %%
 print("next: the RLHF chapter, `jaxrl rlhf` (see jaxrl/rlhf/ and the README)")

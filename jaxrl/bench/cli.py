@@ -128,38 +128,6 @@ def write_outputs(name: str, payload: dict[str, Any], out_dir: Path) -> list[Pat
     return [*paths, out_dir / "report.md"]
 
 
-def run_script(name: str, argv: Sequence[str] | None, default_out: Path, description: str) -> int:
-    """What the `experiments/bench_<name>.py` entry points run: benchmark `name` with its own
-    options, the JSON written to `--out FILE` (default `default_out`), the plots beside it and
-    the tables printed. Bad input: one line on stderr, exit status 2."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = ArgumentParser(prog=f"bench_{name}.py", description=description.splitlines()[0])
-    BENCHMARKS[name].add_arguments(parser)
-    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny sizes")
-    parser.add_argument("--out", type=Path, default=default_out, help=f"JSON file ({default_out})")
-    try:
-        args = parser.parse_args(argv)
-        settings = BENCHMARKS[name].settings_from_args(args)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    except ValueError as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
-    if args.out.is_dir():
-        print(
-            f"{parser.prog}: error: --out {args.out} is a folder; name a JSON file.",
-            file=sys.stderr,
-        )
-        return 2
-    log = lambda line: print(line, file=sys.stderr, flush=True)
-    payload = measure(name, settings, [sys.executable, f"experiments/bench_{name}.py", *argv], log)
-    write_json(args.out, payload)
-    plots = BENCHMARKS[name].plot(payload, args.out.parent)
-    print(BENCHMARKS[name].markdown(payload))
-    log(f"wrote {args.out}" + "".join(f", {path}" for path in plots))
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """`jaxrl bench ...`; returns the exit status (2 for bad input)."""
     argv = sys.argv[1:] if argv is None else list(argv)

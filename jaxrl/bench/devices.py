@@ -1,14 +1,15 @@
 """Wall time of PPO on 1, 2, 4, 8 devices, with the speedup and per-device efficiency.
 
-Two workloads, each a fixed total amount of work split over D devices (strong scaling):
+Two workloads (`WORKLOADS`), each a fixed total amount of work split over D devices (strong
+scaling), each compiled with the options jaxrl picks for one device's share:
   seeds          `distributed.sharded_vmap`: 8 independent CartPole runs, 8 / D per device.
   data_parallel  `distributed.data_parallel_train`: one run of 64 envs, 64 / D per device,
                  gradients averaged across devices every minibatch.
 speedup = time(1 device) / time(D devices); efficiency = speedup / D.
 
-On the CPU each device count runs in its own process (`python -m jaxrl.bench.devices
---worker`) with `XLA_FLAGS=--xla_force_host_platform_device_count=D`, which JAX reads once when
-it starts (`--quick` measures every count as a sub-mesh of one such process). Forced CPU
+On the CPU each device count runs in its own process (`python -m jaxrl.bench.devices --worker
+D`, `worker_main`) with `XLA_FLAGS=--xla_force_host_platform_device_count=D`, which JAX reads
+once when it starts (`--quick` measures every count as a sub-mesh of one such process). Forced CPU
 devices share the machine's cores, so the speedup stops at the core count. On a multi-GPU
 machine `in_process` (`--in-process`) measures sub-meshes of the first D devices of this process
 instead.
@@ -28,13 +29,101 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.cli.parser import ArgumentParser
 
-WORKLOADS = ("seeds", "data_parallel")
 NUM_SEEDS = 8
 DEFAULT_DEVICES = (1, 2, 4, 8)
 QUICK_DEVICES = (1, 2)
 #: `--quick` measures one workload: each compile costs seconds, and a smoke run checks shapes.
 QUICK_WORKLOADS = ("seeds",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """One workload on a mesh, before compiling.
+
+    Attributes:
+        train: a jitted program with the mesh's shardings.
+        args: its arguments.
+        runs: training runs it makes (seeds).
+        options: the `CompileOptions` it is compiled with: those jaxrl picks for each device's
+            share (`ppo.compile_options`).
+    """
+
+    train: Callable[..., Any]
+    args: tuple
+    runs: int
+    options: Any
+
+
+def seeds_program(config: Any, env: Any, env_params: Any, mesh: Any) -> Program:
+    """`distributed.sharded_vmap`: `NUM_SEEDS` independent runs, `NUM_SEEDS / D` per device."""
+    import jax
+
+    from jaxrl import distributed
+    from jaxrl.agents import ppo
+
+    train = distributed.sharded_vmap(ppo.make_train(config, env, env_params), mesh)
+    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
+    options = ppo.compile_options(config, runs_per_device=NUM_SEEDS // mesh.size)
+    return Program(train=train, args=(keys, None), runs=NUM_SEEDS, options=options)
+
+
+def data_parallel_program(config: Any, env: Any, env_params: Any, mesh: Any) -> Program:
+    """`distributed.data_parallel_train`: one run, its envs split over the devices."""
+    import jax
+
+    from jaxrl import distributed
+    from jaxrl.agents import ppo
+
+    train = distributed.data_parallel_train(config, env, env_params, mesh)
+    options = ppo.compile_options(config.per_shard(mesh.size))
+    return Program(train=train, args=(jax.random.key(0),), runs=1, options=options)
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """A fixed total amount of PPO work, split over D devices.
+
+    Attributes:
+        description: what it is.
+        config: `() -> PPOConfig`, the whole work's config (CartPole-v1's batch shape).
+        program: `(config, env, env_params, mesh) -> Program`.
+    """
+
+    description: str
+    config: Callable[[], Any]
+    program: Callable[[Any, Any, Any, Any], Program]
+
+
+def seeds_config() -> Any:
+    """CartPole-v1's tuned default at 16k steps a seed."""
+    from jaxrl.agents import ppo
+
+    return ppo.default_config("CartPole-v1").replace(total_timesteps=16_000)
+
+
+def data_parallel_config() -> Any:
+    """One run of 64 envs x 128 steps, 8 updates."""
+    from jaxrl.agents import ppo
+
+    return ppo.PPOConfig(
+        total_timesteps=64 * 128 * 8, num_envs=64, num_steps=128, update_epochs=4, num_minibatches=4
+    )
+
+
+WORKLOADS: dict[str, Workload] = {
+    "seeds": Workload(
+        f"{NUM_SEEDS} independent CartPole runs, {NUM_SEEDS} / D per device",
+        seeds_config,
+        seeds_program,
+    ),
+    "data_parallel": Workload(
+        "one run of 64 envs, 64 / D per device, gradients averaged every minibatch",
+        data_parallel_config,
+        data_parallel_program,
+    ),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +134,13 @@ class Settings:
         devices: device counts D; each must divide 8 seeds and 64 envs.
         workloads: names from `WORKLOADS`.
         repeats: timed runs per point (median).
-        quick: a quarter of the work on a small network (`harness.QUICK_PPO`), compiled with
-            `harness.QUICK_COMPILER_OPTIONS`.
+        quick: a quarter of the work on a small network (`harness.QUICK_PPO`).
         in_process: sub-meshes of this process's devices instead of forced CPU devices.
         timeout_s: seconds one worker process may take.
     """
 
     devices: tuple[int, ...] = DEFAULT_DEVICES
-    workloads: tuple[str, ...] = WORKLOADS
+    workloads: tuple[str, ...] = tuple(WORKLOADS)
     repeats: int = 2
     quick: bool = False
     in_process: bool = False
@@ -86,7 +174,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     quick = bool(args.quick)
     return Settings(
         devices=tuple(args.devices or (QUICK_DEVICES if quick else DEFAULT_DEVICES)),
-        workloads=QUICK_WORKLOADS if quick else WORKLOADS,
+        workloads=QUICK_WORKLOADS if quick else tuple(WORKLOADS),
         repeats=harness.given(args.repeats, (1 if quick else Settings.repeats)),
         quick=quick,
         in_process=bool(args.in_process),
@@ -94,19 +182,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def workload_configs(quick: bool) -> dict[str, Any]:
-    """The PPOConfig of each workload (CartPole-v1's tuned batch shape, fixed total work)."""
-    from jaxrl.agents import ppo
-
-    configs = {
-        "seeds": ppo.default_config("CartPole-v1").replace(total_timesteps=16_000),
-        "data_parallel": ppo.PPOConfig(
-            total_timesteps=64 * 128 * 8,
-            num_envs=64,
-            num_steps=128,
-            update_epochs=4,
-            num_minibatches=4,
-        ),
-    }
+    """The PPOConfig of each workload; a quarter of the work on a small network when `quick`."""
+    configs = {name: workload.config() for name, workload in WORKLOADS.items()}
     if quick:
         configs = {
             name: harness.quick_ppo_config(config, config.total_timesteps // 4)
@@ -116,35 +193,28 @@ def workload_configs(quick: bool) -> dict[str, Any]:
 
 
 def measure(
-    num_devices: int, repeats: int, quick: bool, workloads: Sequence[str] = WORKLOADS
+    num_devices: int, repeats: int, quick: bool, workloads: Sequence[str] = tuple(WORKLOADS)
 ) -> list[dict[str, Any]]:
     """Compiles and runs `workloads` on a mesh of this process's first `num_devices` devices."""
     import jax
 
     from jaxrl import distributed, envs
-    from jaxrl.agents import ppo
+    from jaxrl.compilation import compile_program
 
     if jax.device_count() < num_devices:
         raise ValueError(f"{num_devices} devices asked for, {jax.device_count()} present.")
     mesh = distributed.make_mesh(jax.devices()[:num_devices])
     env, env_params = envs.make("CartPole-v1")
     configs = workload_configs(quick)
-    keys = jax.random.split(jax.random.key(0), NUM_SEEDS)
     rows = []
     for name in workloads:
-        if name == "seeds":
-            train = ppo.make_train(configs["seeds"], env, env_params)
-            program, args, runs = distributed.sharded_vmap(train, mesh), (keys, None), NUM_SEEDS
-        else:
-            config = configs["data_parallel"]
-            program = distributed.data_parallel_train(config, env, env_params, mesh)
-            args, runs = (jax.random.key(0),), 1
-        compiled, times = harness.compile_for(program, *args, quick=quick)
-        run = lambda compiled=compiled, args=args: compiled(*args)
+        config = configs[name]
+        program = WORKLOADS[name].program(config, env, env_params, mesh)
+        compiled, times = compile_program(program.train, *program.args, options=program.options)
+        run = lambda compiled=compiled, args=program.args: compiled(*args)
         harness.time_call(run)  # warm-up
         seconds = [harness.time_call(run) for _ in range(repeats)]
-        config = configs[name]
-        env_steps = runs * config.num_updates * config.batch_size
+        env_steps = program.runs * config.num_updates * config.batch_size
         median = statistics.median(seconds)
         rows.append(
             {
@@ -293,15 +363,17 @@ def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
     return [path]
 
 
-def _worker_main(argv: Sequence[str] | None = None) -> int:
+def worker_main(argv: Sequence[str] | None = None) -> int:
     """`python -m jaxrl.bench.devices --worker D [--meshes C ...]`: prints `measure`'s rows for
     meshes of C devices (default D) as one JSON line."""
-    parser = argparse.ArgumentParser(description="one devices measurement (internal)")
+    parser = ArgumentParser(
+        prog="python -m jaxrl.bench.devices", description="one devices measurement, as JSON"
+    )
     parser.add_argument("--worker", type=int, required=True)
     parser.add_argument("--meshes", type=int, nargs="+")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     args = parser.parse_args(argv)
     rows = []
     for count in args.meshes or [args.worker]:
@@ -311,4 +383,4 @@ def _worker_main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_worker_main())
+    sys.exit(worker_main())

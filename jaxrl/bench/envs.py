@@ -1,38 +1,29 @@
 """Env throughput in steps per second against `num_envs`: jaxrl beside gymnax and Gymnasium.
 
-Figures, per env and batch size `num_envs` (`CONTESTANTS`); the JAX ones are each a jitted
-`lax.scan` of T batch steps:
-  gymnax_a   gymnax's convention: `vmap(env.step)` with `jax.random.split(key, num_envs)` every
-             step, uniformly random actions, auto-reset (gymnax's own env).
-  jaxrl_a    the same harness over jaxrl's `env.step`.
-  jaxrl_b    jaxrl's batched rollout path `env.step_batch` (one key per batch step), same actions.
-  jaxrl_c    physics + auto-reset alone: `vmap(env.step)` with one fixed key and fixed actions, so
-             no random numbers are drawn for actions and no keys are split.
-  numpy      Gymnasium's NumPy vector env stepped in a Python loop with `action_space.sample()`
-             actions (sampled before timing): `CartPoleVectorEnv` for CartPole-v1 (NumPy over
-             the whole batch), else `SyncVectorEnv` over `gymnasium.make(id)` (one env after
-             the other, in Python).
-  jaxrl_gym  jaxrl's own Gymnasium `VectorEnv` adapter (one jitted call per batch step, NumPy
-             in and out) in the same Python loop: what a Gymnasium user of jaxrl gets.
-  gymnax_gym gymnax's `GymnaxToVectorGymWrapper` in the same loop: what a Gymnasium user of
-             gymnax gets. Every Python-loop figure brings the step's outputs to NumPy, as a
-             Gymnasium client does (gymnax's wrapper returns device arrays, maybe in flight).
-  gym_single, jaxrl_gym_single (rows with num_envs = 1 only): one env through `gymnasium.make`,
-             Gymnasium's own NumPy env and `gymnasium.make("jaxrl/<id>")`, stepped in the
-             Gymnasium docs' loop (reset when an episode ends): the single-env adapter's cost.
+Figures, per env and batch size `num_envs` (`CONTESTANTS`, whose legend says what each is):
+the JAX ones (gymnax_a, jaxrl_a, jaxrl_b, jaxrl_c) are each a jitted `lax.scan` of T batch
+steps; the others are stepped from a Python loop as a Gymnasium client steps them, bringing
+every step's outputs to NumPy (gymnax's wrapper returns device arrays, maybe in flight):
+Gymnasium's own NumPy vector env (numpy), jaxrl's Gymnasium `VectorEnv` adapter in each of
+Gymnasium's autoreset modes (jaxrl_gym: NEXT_STEP, the default; jaxrl_gym_same_step;
+jaxrl_gym_disabled, which resets ended envs with `reset(options={"reset_mask": ...})` as a
+Gymnasium user does), gymnax's `GymnaxToVectorGymWrapper` (gymnax_gym), and in rows with
+num_envs = 1 one env through `gymnasium.make` (gym_single, jaxrl_gym_single).
 
 The Python-loop figures take `python_scan_length` steps (fewer than T: their throughput is
 steady from the first step, and T steps of one env would take minutes); `SyncVectorEnv`, whose
-time grows with `num_envs` one env at a time, is not run above `max_sync_envs`.
+time grows with `num_envs` one env at a time, is not run above `max_sync_envs`. A figure whose
+optional package fails to import, or which has no counterpart for an env, is left out with a
+note.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -48,40 +39,20 @@ GYMNAX_IDS = {
 }
 #: jaxrl id -> Gymnasium id of the same environment (run through Gymnasium's NumPy envs).
 GYMNASIUM_IDS = dict(GYMNAX_IDS)
-CONTESTANTS = (
-    "gymnax_a",
-    "jaxrl_a",
-    "jaxrl_b",
-    "jaxrl_c",
-    "numpy",
-    "jaxrl_gym",
-    "gymnax_gym",
-    "gym_single",
-    "jaxrl_gym_single",
-)
-#: The contestants stepped from a Python loop, `python_scan_length` steps per repetition.
-PYTHON_CONTESTANTS = ("numpy", "jaxrl_gym", "gymnax_gym", "gym_single", "jaxrl_gym_single")
-#: (numerator, denominator) pairs reported as ratios of steps per second.
-RATIOS = (
-    ("jaxrl_a", "gymnax_a"),
-    ("jaxrl_b", "gymnax_a"),
-    ("jaxrl_c", "gymnax_a"),
-    ("jaxrl_b", "numpy"),
-    ("jaxrl_gym", "numpy"),
-    ("jaxrl_gym", "gymnax_gym"),
-    ("jaxrl_gym_single", "gym_single"),
-)
-#: Three decades apart: with every env, a full run's compiles (six figures per point) fit the
-#: suite's ten minutes on two cores; `--num-envs` adds points.
+#: Three decades apart: with every env, a full run's compiles fit the suite's ten minutes on two
+#: cores; `--num-envs` adds points.
 DEFAULT_NUM_ENVS = (1, 256, 65536)
 QUICK_NUM_ENVS = (16,)
 QUICK_ENVS = ("CartPole-v1",)
-QUICK_COMPILER_OPTIONS = harness.QUICK_COMPILER_OPTIONS
 
 #: Batches of actions a Python-loop figure samples up front and cycles through.
 ACTION_POOL = 16
 
 BatchStep = Callable[[Any, Any, Any], tuple]
+
+
+class Unavailable(Exception):
+    """A figure cannot run for this env or batch size here; the message is the note."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +71,8 @@ class Settings:
         max_sync_envs: `SyncVectorEnv` is not run with more envs than this.
         repeats: timed repetitions per figure; the median is reported.
         seed: seeds the initial states, the rollout keys and NumPy's generators.
-        quick: compile with `QUICK_COMPILER_OPTIONS` (figures not comparable with a full run).
+        quick: compile the JAX figures for the shortest compile (`compile_options`), so the
+            figures are not comparable with a full run's.
     """
 
     envs: tuple[str, ...]
@@ -132,8 +104,12 @@ class Settings:
                 raise ValueError(f"{name}={getattr(self, name)}: must be at least 1.")
 
     @property
-    def compiler_options(self) -> dict[str, Any]:
-        return dict(QUICK_COMPILER_OPTIONS) if self.quick else {}
+    def compile_options(self) -> Any:
+        """The JAX figures' `CompileOptions`: XLA's defaults, the same for jaxrl and gymnax
+        ("fastest" in a quick run, where compile time dominates)."""
+        from jaxrl.compilation import CompileOptions
+
+        return CompileOptions(fast_compile="fastest" if self.quick else False)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -323,39 +299,47 @@ def _to_numpy(step_outputs: tuple) -> tuple:
     return (*(np.asarray(value) for value in step_outputs[:4]), step_outputs[4])
 
 
-def jax_contestant(
-    name: str, rollout: Callable, args: tuple, compiler_options: dict[str, Any]
-) -> harness.Contestant:
-    """Compiles `rollout(*args)` (timed, with XLA `compiler_options`) and warms it up once."""
-    import jax
+def jax_contestant(name: str, rollout: Callable, args: tuple, options: Any) -> harness.Contestant:
+    """Compiles `rollout(*args)` (timed, with `options`, a `CompileOptions`) and warms it up
+    once."""
+    from jaxrl.compilation import compile_program
 
-    start = time.perf_counter()
-    compiled = jax.jit(rollout).lower(*args).compile(compiler_options or None)
-    compile_s = time.perf_counter() - start
+    compiled, times = compile_program(rollout, *args, options=options)
     run = lambda: compiled(*args)
     harness.time_call(run)
-    return harness.Contestant(name, run, compile_s)
+    return harness.Contestant(name, run, times.trace_s + times.compile_s)
 
 
-def python_contestant(name: str, vector_env: Any, num_steps: int, seed: int) -> harness.Contestant:
+def python_contestant(
+    name: str, vector_env: Any, num_steps: int, seed: int, *, reset_ended: bool = False
+) -> harness.Contestant:
     """A Gymnasium `VectorEnv` stepped `num_steps` times with sampled actions, warmed up once.
 
     The actions cycle through `ACTION_POOL` batches sampled from the action space up front.
-
-    The warm-up step is where jaxrl's adapter compiles its jitted step: its seconds are the
-    figure's compile seconds.
+    `reset_ended`: after a step that ended episodes, reset those envs with
+    `reset(options={"reset_mask": ended})`, as a Gymnasium user of a vector env without
+    autoreset does. The warm-up step is where jaxrl's adapter compiles its jitted step: its
+    seconds are the figure's compile seconds.
     """
+    import numpy as np
+
     vector_env.reset(seed=seed)
     vector_env.action_space.seed(seed)
     # Drawn before the clock starts: `action_space.sample()` costs as much as a CartPole step,
     # and the figure is the env's speed.
     pool = [vector_env.action_space.sample() for _ in range(min(num_steps, ACTION_POOL))]
 
-    def run():
-        for step in range(num_steps):
-            _to_numpy(vector_env.step(pool[step % len(pool)]))
+    def step(actions):
+        _, _, terminated, truncated, _ = _to_numpy(vector_env.step(actions))
+        ended = np.logical_or(terminated, truncated)
+        if reset_ended and ended.any():
+            vector_env.reset(options={"reset_mask": ended})
 
-    compile_s = harness.time_call(lambda: vector_env.step(pool[0]))
+    def run():
+        for index in range(num_steps):
+            step(pool[index % len(pool)])
+
+    compile_s = harness.time_call(lambda: step(pool[0]))
     return harness.Contestant(name, run, compile_s)
 
 
@@ -371,84 +355,272 @@ def numpy_vector_env(env_id: str, num_envs: int) -> Any:
     return gymnasium.make_vec(GYMNASIUM_IDS[env_id], num_envs, vectorization_mode="sync")
 
 
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """What every figure of one (env, num_envs) row is built from.
+
+    Attributes:
+        env_id, num_envs: the row.
+        settings: the benchmark's settings.
+        num_steps: T, batch steps per repetition of a JAX figure.
+        python_steps: batch steps per repetition of a Python-loop figure.
+        env, params: jaxrl's env and its params.
+        key_run: the rollouts' key.
+        key_reset: the initial states' key.
+        obs, state: jaxrl's `num_envs` initial observations and states.
+        draw: `key -> actions [num_envs, ...]`, uniformly random.
+    """
+
+    env_id: str
+    num_envs: int
+    settings: Settings
+    num_steps: int
+    python_steps: int
+    env: Any
+    params: Any
+    key_run: Any
+    key_reset: Any
+    obs: Any
+    state: Any
+    draw: Callable[[Any], Any]
+
+
+def gymnax_env(row: Row) -> tuple[Any, Any]:
+    """gymnax's env and params for the row's env; `Unavailable` when gymnax has none."""
+    import gymnax
+
+    if row.env_id not in GYMNAX_IDS:
+        raise Unavailable(f"gymnax has no {row.env_id}")
+    return gymnax.make(GYMNAX_IDS[row.env_id])
+
+
+def build_gymnax_scan(name: str, row: Row) -> harness.Contestant:
+    """gymnax's convention: `vmap(env.step)`, one key per env per step, random actions."""
+    import jax
+
+    gx_env, gx_params = gymnax_env(row)
+    keys = jax.random.split(row.key_reset, row.num_envs)
+    obs, state = jax.vmap(gx_env.reset, in_axes=(0, None))(keys, gx_params)
+    batch_step = per_env_keys(gx_env.step, gx_params, row.num_envs)
+    rollout = make_rollout(batch_step, row.num_steps, row.draw)
+    return jax_contestant(name, rollout, (row.key_run, obs, state), row.settings.compile_options)
+
+
+def build_jaxrl_per_env_keys(name: str, row: Row) -> harness.Contestant:
+    """gymnax's convention over jaxrl's `env.step`."""
+    batch_step = per_env_keys(row.env.step, row.params, row.num_envs)
+    return jaxrl_scan(name, row, make_rollout(batch_step, row.num_steps, row.draw))
+
+
+def build_jaxrl_step_batch(name: str, row: Row) -> harness.Contestant:
+    """jaxrl's batched rollout path, `env.step_batch` (one key per batch step)."""
+    batch_step = lambda key, state, actions: row.env.step_batch(key, state, actions, row.params)
+    return jaxrl_scan(name, row, make_rollout(batch_step, row.num_steps, row.draw))
+
+
+def build_jaxrl_fixed_actions(name: str, row: Row) -> harness.Contestant:
+    """Physics and auto-reset alone: one fixed key and fixed actions, no random numbers."""
+    actions = alternating_actions(row.env.action_space(row.params), row.num_envs)
+    batch_step = shared_key(row.env.step, row.params)
+    return jaxrl_scan(name, row, make_rollout(batch_step, row.num_steps, fixed_actions=actions))
+
+
+def jaxrl_scan(name: str, row: Row, rollout: Callable) -> harness.Contestant:
+    """`rollout` from jaxrl's initial batch, compiled with the row's options."""
+    args = (row.key_run, row.obs, row.state)
+    return jax_contestant(name, rollout, args, row.settings.compile_options)
+
+
+def build_numpy(name: str, row: Row) -> harness.Contestant:
+    """Gymnasium's NumPy vector env (`numpy_vector_env`)."""
+    if row.env_id not in GYMNASIUM_IDS:
+        raise Unavailable(f"Gymnasium has no {row.env_id}")
+    if row.env_id != "CartPole-v1" and row.num_envs > row.settings.max_sync_envs:
+        raise Unavailable(
+            f"SyncVectorEnv not run above {row.settings.max_sync_envs} envs: it steps one env "
+            "after the other in Python, so its throughput does not grow with num_envs"
+        )
+    vector_env = numpy_vector_env(row.env_id, row.num_envs)
+    return python_contestant(name, vector_env, row.python_steps, row.settings.seed)
+
+
+def build_gym_adapter(name: str, row: Row, *, autoreset_mode: str) -> harness.Contestant:
+    """jaxrl's Gymnasium `VectorEnv` adapter in `autoreset_mode` (an `AutoresetMode` member's
+    name); under DISABLED the loop resets ended envs with a `reset_mask`."""
+    from gymnasium.vector import AutoresetMode
+
+    from jaxrl.envs.gymnasium_interop import GymnasiumVectorEnv
+
+    mode = AutoresetMode[autoreset_mode]
+    adapter = GymnasiumVectorEnv(row.env_id, num_envs=row.num_envs, autoreset_mode=mode)
+    reset_ended = mode is AutoresetMode.DISABLED
+    return python_contestant(
+        name, adapter, row.python_steps, row.settings.seed, reset_ended=reset_ended
+    )
+
+
+def build_gymnax_gym(name: str, row: Row) -> harness.Contestant:
+    """gymnax's `GymnaxToVectorGymWrapper`."""
+    from gymnax.wrappers.gym import GymnaxToVectorGymWrapper
+
+    gx_env, gx_params = gymnax_env(row)
+    wrapper = GymnaxToVectorGymWrapper(gx_env, row.num_envs, gx_params, row.settings.seed)
+    return python_contestant(name, wrapper, row.python_steps, row.settings.seed)
+
+
+def build_single(name: str, row: Row, *, jaxrl_adapter: bool) -> harness.Contestant:
+    """One env through `gymnasium.make`: Gymnasium's own, or `jaxrl/<id>` (`jaxrl_adapter`)."""
+    import gymnasium
+
+    import jaxrl.envs.gymnasium_interop  # noqa: F401  (registers jaxrl/<id>)
+
+    if row.env_id not in GYMNASIUM_IDS:
+        raise Unavailable(f"Gymnasium has no {row.env_id}")
+    gym_id = f"jaxrl/{row.env_id}" if jaxrl_adapter else GYMNASIUM_IDS[row.env_id]
+    env = gymnasium.make(gym_id)
+    return single_env_contestant(name, env, row.python_steps, row.settings.seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """One env-throughput figure.
+
+    Attributes:
+        description: its line in the legend.
+        build: `(name, row) -> harness.Contestant`, compiled and warmed up; raises
+            `Unavailable` (the note) where the figure cannot run for the row.
+        packages: optional modules it imports; when one fails to, it is left out with a note
+            naming the error.
+        python_loop: stepped from a Python loop, `python_steps` batch steps per repetition.
+        single_env: only in rows with num_envs = 1.
+    """
+
+    description: str
+    build: Callable[[str, Row], harness.Contestant]
+    packages: tuple[str, ...] = ()
+    python_loop: bool = False
+    single_env: bool = False
+
+
+#: Figure name -> how it is built, in table order.
+CONTESTANTS: dict[str, Figure] = {
+    "gymnax_a": Figure(
+        "gymnax: vmap(env.step), jax.random.split(key, num_envs) every step, random actions",
+        build_gymnax_scan,
+        packages=("gymnax",),
+    ),
+    "jaxrl_a": Figure(
+        "the same harness over jaxrl's env.step",
+        build_jaxrl_per_env_keys,
+    ),
+    "jaxrl_b": Figure(
+        "jaxrl's batched rollout path env.step_batch (one key per batch step), same actions",
+        build_jaxrl_step_batch,
+    ),
+    "jaxrl_c": Figure(
+        "physics and auto-reset alone: vmap(env.step), one fixed key, fixed actions",
+        build_jaxrl_fixed_actions,
+    ),
+    "numpy": Figure(
+        "Gymnasium's NumPy vector env: CartPoleVectorEnv, else SyncVectorEnv of gymnasium.make",
+        build_numpy,
+        packages=("gymnasium",),
+        python_loop=True,
+    ),
+    "jaxrl_gym": Figure(
+        "jaxrl's Gymnasium VectorEnv adapter, autoreset NEXT_STEP (the default)",
+        functools.partial(build_gym_adapter, autoreset_mode="NEXT_STEP"),
+        packages=("gymnasium",),
+        python_loop=True,
+    ),
+    "jaxrl_gym_same_step": Figure(
+        "the adapter, autoreset SAME_STEP",
+        functools.partial(build_gym_adapter, autoreset_mode="SAME_STEP"),
+        packages=("gymnasium",),
+        python_loop=True,
+    ),
+    "jaxrl_gym_disabled": Figure(
+        "the adapter, autoreset DISABLED, ended envs reset with reset(options={'reset_mask'})",
+        functools.partial(build_gym_adapter, autoreset_mode="DISABLED"),
+        packages=("gymnasium",),
+        python_loop=True,
+    ),
+    "gymnax_gym": Figure(
+        "gymnax's GymnaxToVectorGymWrapper",
+        build_gymnax_gym,
+        packages=("gymnax", "gymnasium", "gymnax.wrappers.gym"),
+        python_loop=True,
+    ),
+    "gym_single": Figure(
+        "one env through gymnasium.make, Gymnasium's own, in the docs' loop",
+        functools.partial(build_single, jaxrl_adapter=False),
+        packages=("gymnasium",),
+        python_loop=True,
+        single_env=True,
+    ),
+    "jaxrl_gym_single": Figure(
+        "one env through gymnasium.make('jaxrl/<id>'), in the docs' loop",
+        functools.partial(build_single, jaxrl_adapter=True),
+        packages=("gymnasium",),
+        python_loop=True,
+        single_env=True,
+    ),
+}
+#: (numerator, denominator) pairs reported as ratios of steps per second.
+RATIOS = (
+    ("jaxrl_a", "gymnax_a"),
+    ("jaxrl_b", "gymnax_a"),
+    ("jaxrl_c", "gymnax_a"),
+    ("jaxrl_b", "numpy"),
+    ("jaxrl_gym", "numpy"),
+    ("jaxrl_gym", "gymnax_gym"),
+    ("jaxrl_gym_same_step", "numpy"),
+    ("jaxrl_gym_same_step", "gymnax_gym"),
+    ("jaxrl_gym_disabled", "numpy"),
+    ("jaxrl_gym_disabled", "gymnax_gym"),
+    ("jaxrl_gym_single", "gym_single"),
+)
+
+
 def build_contestants(
     env_id: str, num_envs: int, settings: Settings, notes: list[str]
 ) -> list[harness.Contestant]:
-    """The figures available for `env_id`, compiled and warmed up, in `CONTESTANTS` order.
-
-    A figure that cannot run here (package missing, no counterpart, too many envs for a
-    SyncVectorEnv) is left out with a line appended to `notes`.
-    """
+    """The figures available for `env_id` at `num_envs`, compiled and warmed up, in
+    `CONTESTANTS` order. A figure that cannot run here (a package that fails to import, no
+    counterpart, too many envs for a SyncVectorEnv) is left out with a line in `notes`."""
     import jax
 
     from jaxrl import envs
 
-    num_steps = scan_length(num_envs, settings.steps, settings.max_scan_length)
     env, params = envs.make(env_id)
-    space = env.action_space(params)
     key_reset, key_run = jax.random.split(jax.random.key(settings.seed))
-    draw = random_actions(space, num_envs)
-    options = settings.compiler_options
-    contestants = []
-    if env_id in GYMNAX_IDS and harness.installed("gymnax"):
-        import gymnax
-
-        gx_env, gx_params = gymnax.make(GYMNAX_IDS[env_id])
-        keys = jax.random.split(key_reset, num_envs)
-        obs, state = jax.vmap(gx_env.reset, in_axes=(0, None))(keys, gx_params)
-        rollout = make_rollout(per_env_keys(gx_env.step, gx_params, num_envs), num_steps, draw)
-        contestants.append(jax_contestant("gymnax_a", rollout, (key_run, obs, state), options))
     obs, state = env.reset_batch(key_reset, num_envs, params)
-    args = (key_run, obs, state)
-    rollout = make_rollout(per_env_keys(env.step, params, num_envs), num_steps, draw)
-    contestants.append(jax_contestant("jaxrl_a", rollout, args, options))
-    step_batch = lambda key, state, actions: env.step_batch(key, state, actions, params)
-    contestants.append(
-        jax_contestant("jaxrl_b", make_rollout(step_batch, num_steps, draw), args, options)
+    row = Row(
+        env_id=env_id,
+        num_envs=num_envs,
+        settings=settings,
+        num_steps=scan_length(num_envs, settings.steps, settings.max_scan_length),
+        python_steps=python_scan_length(num_envs, settings),
+        env=env,
+        params=params,
+        key_run=key_run,
+        key_reset=key_reset,
+        obs=obs,
+        state=state,
+        draw=random_actions(env.action_space(params), num_envs),
     )
-    fixed = alternating_actions(space, num_envs)
-    rollout = make_rollout(shared_key(env.step, params), num_steps, fixed_actions=fixed)
-    contestants.append(jax_contestant("jaxrl_c", rollout, args, options))
-    if not harness.installed("gymnasium"):
-        _note(
-            notes,
-            "numpy and jaxrl_gym skipped: gymnasium is not installed (pip install -e '.[bench]')",
-        )
-        return contestants
-    python_steps = python_scan_length(num_envs, settings)
-    if env_id not in GYMNASIUM_IDS:
-        _note(notes, f"numpy skipped for {env_id}: Gymnasium has no such env")
-    elif env_id != "CartPole-v1" and num_envs > settings.max_sync_envs:
-        _note(
-            notes,
-            f"numpy (SyncVectorEnv) not run above {settings.max_sync_envs} envs: it steps one "
-            "env after the other in Python, so its throughput does not grow with num_envs",
-        )
-    else:
-        vector_env = numpy_vector_env(env_id, num_envs)
-        contestants.append(python_contestant("numpy", vector_env, python_steps, settings.seed))
-    from jaxrl.envs.gymnasium_interop import GymnasiumVectorEnv
-
-    adapter = GymnasiumVectorEnv(env_id, num_envs=num_envs)
-    contestants.append(python_contestant("jaxrl_gym", adapter, python_steps, settings.seed))
-    if env_id in GYMNAX_IDS and harness.installed("gymnax"):
-        import gymnax
-        from gymnax.wrappers.gym import GymnaxToVectorGymWrapper
-
-        gx_env, gx_params = gymnax.make(GYMNAX_IDS[env_id])
-        wrapper = GymnaxToVectorGymWrapper(gx_env, num_envs, gx_params, settings.seed)
-        contestants.append(python_contestant("gymnax_gym", wrapper, python_steps, settings.seed))
-    if num_envs == 1 and env_id in GYMNASIUM_IDS:
-        import gymnasium
-
-        import jaxrl.envs.gymnasium_interop  # noqa: F401  (registers jaxrl/<id>)
-
-        for name, gym_id in (
-            ("gym_single", GYMNASIUM_IDS[env_id]),
-            ("jaxrl_gym_single", f"jaxrl/{env_id}"),
-        ):
-            single = gymnasium.make(gym_id)
-            contestants.append(single_env_contestant(name, single, python_steps, settings.seed))
+    contestants = []
+    for name, figure in CONTESTANTS.items():
+        if figure.single_env and num_envs != 1:
+            continue
+        error = harness.import_error(*figure.packages)
+        if error is not None:
+            _note(notes, f"{name} skipped: {error}")
+            continue
+        try:
+            contestants.append(figure.build(name, row))
+        except Unavailable as reason:
+            _note(notes, f"{name} skipped for {env_id} at {num_envs} envs: {reason}")
     return contestants
 
 
@@ -460,7 +632,7 @@ def bench_row(env_id: str, num_envs: int, settings: Settings, notes: list[str]) 
     seconds = harness.alternate(contestants, settings.repeats)
     figures = {}
     for contestant in contestants:
-        steps = python_steps if contestant.name in PYTHON_CONTESTANTS else num_steps
+        steps = python_steps if CONTESTANTS[contestant.name].python_loop else num_steps
         median_s = statistics.median(seconds[contestant.name])
         figures[contestant.name] = {
             "steps_per_s": num_envs * steps / median_s,
@@ -489,46 +661,52 @@ def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> d
             rows.append(bench_row(env_id, num_envs, settings, notes))
             log(f"envs: {env_id} num_envs={num_envs} done")
     return {
-        "settings": {**dataclasses.asdict(settings), "compiler_options": settings.compiler_options},
+        "settings": {
+            **dataclasses.asdict(settings),
+            "compile_options": dataclasses.asdict(settings.compile_options),
+        },
         "results": rows,
         "notes": notes,
     }
 
 
 def markdown(section: dict[str, Any]) -> str:
-    """Steps per second in millions and the ratios, one line per (env, num_envs); then the
-    compile seconds; then the notes."""
+    """Steps per second in millions, one line per (env, num_envs); the ratios; the compile
+    seconds; the legend and the notes."""
     ratio_names = [f"{a}/{b}" for a, b in RATIOS]
-    speeds, compiles = [], []
+    shown = [n for n in CONTESTANTS if any(n in row["figures"] for row in section["results"])]
+    speeds, ratios, compiles = [], [], []
     for row in section["results"]:
         figures = row["figures"]
+        where = [row["env"], str(row["num_envs"])]
         speeds.append(
-            [row["env"], str(row["num_envs"]), str(row["num_steps"])]
-            + [
-                report.fmt(figures[n]["steps_per_s"] / 1e6) if n in figures else "-"
-                for n in CONTESTANTS
-            ]
-            + [report.fmt_ratio(row["ratios"][name]) for name in ratio_names]
+            [*where, str(row["num_steps"])]
+            + [report.fmt(figures[n]["steps_per_s"] / 1e6) if n in figures else "-" for n in shown]
         )
+        ratios.append([*where, *(report.fmt_ratio(row["ratios"][name]) for name in ratio_names)])
         compiles.append(
-            [row["env"], str(row["num_envs"])]
-            + [f"{figures[n]['compile_s']:.2f}" if n in figures else "-" for n in CONTESTANTS]
+            where
+            + [f"{figures[n]['compile_s']:.2f}" if n in figures else "-" for n in shown]
             + [f"{row['peak_rss_mib']:.0f}"]
         )
     lines = [
         "Env steps per second (millions, median of the repetitions; T = batch steps per "
         "repetition of the JAX figures):",
         "",
-        report.markdown_table(
-            ["env", "num_envs", "T", *(f"{n} M/s" for n in CONTESTANTS), *ratio_names], speeds
-        ),
+        report.markdown_table(["env", "num_envs", "T", *(f"{n} M/s" for n in shown)], speeds),
+        "",
+        "Ratios of steps per second, measured side by side (> 1 favours the first):",
+        "",
+        report.markdown_table(["env", "num_envs", *ratio_names], ratios),
         "",
         "Compile seconds (for the Python-loop figures: the first step) and the process's peak RSS "
         "so far:",
         "",
         report.markdown_table(
-            ["env", "num_envs", *(f"{n} compile s" for n in CONTESTANTS), "peak RSS MiB"], compiles
+            ["env", "num_envs", *(f"{n} compile s" for n in shown), "peak RSS MiB"], compiles
         ),
+        "",
+        "Legend: " + "; ".join(f"{n}: {CONTESTANTS[n].description}" for n in shown),
     ]
     if section["notes"]:
         lines += ["", *(f"- note: {note}" for note in section["notes"])]

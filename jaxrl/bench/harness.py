@@ -11,8 +11,8 @@ The harness's rules, which every `jaxrl.bench` benchmark follows:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import importlib.metadata
-import importlib.util
 import os
 import platform
 import resource
@@ -40,14 +40,17 @@ PACKAGES = (
     "torch",
     "jaxrl",
 )
-#: XLA options for `--quick` runs: LLVM without optimisation halves compile time, which
-#: dominates a smoke run; its figures are then not comparable with a full run's.
-QUICK_COMPILER_OPTIONS = {
-    "xla_backend_optimization_level": 0,
-    "xla_llvm_disable_expensive_passes": True,
+#: `jax.monitoring` duration events -> the figure they add to: tracing to a jaxpr and lowering
+#: it to StableHLO ("trace_s", what `jaxrl.compilation.compile_program` times as its trace),
+#: and XLA's compile ("compile_s").
+COMPILE_EVENTS = {
+    "/jax/core/compile/jaxpr_trace_duration": "trace_s",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration": "trace_s",
+    "/jax/core/compile/backend_compile_duration": "compile_s",
 }
 #: PPOConfig fields a `--quick` run overrides: a small network and one minibatch pass compile
-#: in about half the time, and a smoke run checks shapes and files, not learning.
+#: in about half the time, and a smoke run checks shapes and files, not learning. The
+#: shrunk run is short, so `ppo.compile_options` picks the shortest compile for it.
 QUICK_PPO = {"hidden_sizes": (16,), "update_epochs": 1, "num_minibatches": 1}
 
 
@@ -82,28 +85,42 @@ class Clock:
     def mark(self, name: str) -> None:
         self.marks[name] = (time.perf_counter(), time.process_time(), time.time())
 
-    def wall(self, start: str, end: str) -> float:
-        return self.marks[end][0] - self.marks[start][0]
+    def wall(self, start: str, end: str) -> float | None:
+        """Wall seconds from mark `start` to mark `end`; None when either was not made."""
+        return self._between(start, end, 0)
 
-    def cpu(self, start: str, end: str) -> float:
-        return self.marks[end][1] - self.marks[start][1]
+    def cpu(self, start: str, end: str) -> float | None:
+        """CPU seconds of this process (all threads) from `start` to `end`; None as `wall`."""
+        return self._between(start, end, 1)
+
+    def _between(self, start: str, end: str, index: int) -> float | None:
+        if start not in self.marks or end not in self.marks:
+            return None
+        return self.marks[end][index] - self.marks[start][index]
 
 
-def compile_for(
-    fn: Callable[..., Any], *example_args: Any, quick: bool = False, parallel_tasks: bool = True
-) -> tuple[Any, Any]:
-    """`jaxrl.compilation.compile_program` (the CPU fast-compile options, `parallel_tasks` as
-    there), or with `QUICK_COMPILER_OPTIONS` when `quick`; returns the compiled program and its
-    `CompileTimes`."""
-    from jaxrl.compilation import CompileTimes, compile_program, lower
+def record_compile_times() -> dict[str, float]:
+    """Seconds JAX spends tracing and compiling from now on, whatever calls it (`jax.jit` on
+    its first call, `compile_program`, an eager op's first use), read from `jax.monitoring`'s
+    events without changing what runs.
 
-    if not quick:
-        return compile_program(fn, *example_args, parallel_tasks=parallel_tasks)
-    start = time.perf_counter()
-    lowered = lower(fn, *example_args)
-    traced = time.perf_counter()
-    compiled = lowered.compile(compiler_options=QUICK_COMPILER_OPTIONS)
-    return compiled, CompileTimes(trace_s=traced - start, compile_s=time.perf_counter() - traced)
+    Each call registers a listener for the rest of the process: meant for a child process's
+    one timed part.
+
+    Returns:
+        `{"trace_s": ..., "compile_s": ...}`, which a listener keeps adding to (`COMPILE_EVENTS`):
+        copy it when the timed part ends.
+    """
+    import jax
+
+    totals = dict.fromkeys(sorted(set(COMPILE_EVENTS.values())), 0.0)
+
+    def listen(event: str, seconds: float, **_: Any) -> None:
+        if event in COMPILE_EVENTS:
+            totals[COMPILE_EVENTS[event]] += seconds
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    return totals
 
 
 def time_call(fn: Callable[[], Any]) -> float:
@@ -202,12 +219,21 @@ def given(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def installed(module: str) -> bool:
-    """Whether `module` can be imported, without importing it."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+def import_error(*modules: str) -> str | None:
+    """Why one of `modules` (optional packages a contestant imports) cannot be imported here,
+    as one line naming the module and the error; None when all import.
+
+    The import is tried, not looked up: an installed package can still fail to import (gymnax
+    1.0.1 without `six`), and a contestant that needs it is then skipped with this line.
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # any import-time failure skips the contestant
+            lines = str(error).strip().splitlines()
+            reason = type(error).__name__ + (f": {lines[0]}" if lines else "")
+            return f"import {module} failed ({reason})"
+    return None
 
 
 def versions() -> dict[str, str | None]:

@@ -1,48 +1,52 @@
 """PPO on CartPole-v1 timed cold: every measurement is a fresh process, compile cache off.
 
-Contestants (`CONTESTANTS`):
-  jaxrl           the tuned default (`ppo.default_config("CartPole-v1")`), compiled with
-                  `compile_program` (the CPU fast-compile XLA options; at CartPole's 5 envs
-                  each kernel on one thread: `ppo.parallel_tasks_pay_off`, as `jaxrl train`).
-  jaxrl_jit       (opt-in, `--contestants`) the same program through plain `jax.jit` (XLA's
-                  default options).
-  jaxrl_rejax_hp  jaxrl at rejax's published CartPole hyperparameters (`REJAX_CARTPOLE`).
-  jaxrl_8_seeds   the tuned default, `jax.vmap(train)` over 8 seeds in one program, compiled
-                  as `jaxrl` is (8 x 5 envs: each kernel on one thread too).
-  jaxrl_8_seeds_fastest  (opt-in) the same 8 vmapped seeds compiled as `jaxrl_fastest_compile`
-                  is, `fast_compile="fastest"`: the level `ppo.fast_compile_level` picks for
-                  both, compared with `jaxrl_fastest_compile`'s one seed.
-  jaxrl_8_seeds_all_cores  the same 8 seeds split over one forced CPU device per core
-                  (`jaxrl.distributed.sharded_vmap`, `--xla_force_host_platform_device_count`):
-                  one compile, each core running its share of the seeds.
-  rejax           rejax 0.1.3 as published: it evaluates 128 episodes every 1000 steps inside
-                  `train` (through `FiveTupleEnv`; skipped with a note when rejax is absent).
-  rejax_eval_end  rejax with `eval_freq = total_timesteps` and no initial evaluation: one
-                  evaluation, at the end.
-  sb3             Stable-Baselines3's PPO on Gymnasium's CartPole-v1, torch on the CPU, at the
-                  RL Zoo's tuned hyperparameters (`jaxrl.bench.sb3`; skipped when absent).
-  jaxrl_fastest_compile  the tuned default compiled with `compile_program(...,
-                  fast_compile="fastest")`: XLA's older loop emitters, a shorter compile for a
-                  slower run, the right trade for a run of seconds.
+The main contestant, `jaxrl`, is the README's fast path exactly as a user runs it:
 
-Each child process reports trace, compile and run seconds, the wall clock from `jax.jit(train)`
-to trained parameters (`block_until_ready`), the process wall from spawn to those parameters
-(interpreter start and imports included), env steps per second during the run, its peak RSS and
-a return-against-wall-clock curve (seconds since `jax.jit`; for the fused programs, whose updates
-all do the same work, the run's seconds are spread evenly over the updates). Then, outside the
-timed part, it evaluates each seed's final policy: mean return of 100 deterministic (argmax)
-episodes on CartPole-v1 (jaxrl's env for the JAX contestants, Gymnasium's for SB3); solved is
->= 475. Contestants alternate within each repetition so machine noise hits all alike; medians
-are reported with min and max. The goals table gives the PPO issue's absolute targets as written
-and scaled by `machine_factor` (rejax's compile in the same run against the reference CPU's).
+    env, env_params = envs.make("CartPole-v1"); config = ppo.default_config("CartPole-v1")
+    options = ppo.compile_options(config)
+    train = jaxrl.jit(ppo.make_train(config, env, env_params), options)
+    result = train(jax.random.key(seed))
+    evaluate = jaxrl.jit(ppo.make_evaluate(config, env, env_params, num_episodes=100), options)
+    returns = evaluate(result.params, jax.random.key(seed + 1), result.obs_stats)
+
+timed from the `train(...)` call (which traces and compiles) to `returns` being ready:
+"call->evaluated", both compiles included. Nothing waits in between, since waiting would change
+what the snippet does (JAX dispatches `train` asynchronously, so `evaluate` compiles while it
+runs). Its trace and compile seconds are read from `jax.monitoring`'s events
+(`harness.record_compile_times`), which leaves the timed code as it is; `jaxrl_stages`, the same
+programs and options through `compile_program` one stage after the other, gives the run's
+seconds, steps per second and the return-against-time curve.
+
+Contestants (`CONTESTANTS`, the legend says what each is): the fast path (`jaxrl`), its stages
+(`jaxrl_stages`), plain `jax.jit` (`jaxrl_jit`, opt-in), rejax's hyperparameters for a
+throughput comparison (`jaxrl_rejax_hp`), 8 vmapped seeds on one device (`jaxrl_8_seeds`),
+8 seeds over one CPU device per core (`jaxrl_8_seeds_all_cores`), rejax 0.1.3 as published
+(`rejax`: plain `jax.jit(algo.train)`, which evaluates during training, so its call->result is
+its call->evaluated), rejax evaluating once at the end (`rejax_eval_end`) and
+Stable-Baselines3 (`sb3`, `jaxrl.bench.sb3`). A contestant whose optional packages do not
+import is skipped with a one-line note naming the error.
+
+Each child reports, from marks on one clock: trace and compile seconds, the run ("compiled" to
+"trained", where apart), call->trained and call->evaluated, the process wall from spawn to the
+evaluated returns (interpreter start and imports included), env steps per second during the
+run, CPU seconds, its peak RSS and, where the run is timed apart, a return-against-time curve
+(seconds since the call; the fused programs' run seconds spread evenly over their equal-work
+updates). Each seed's final policy is scored by the mean return of 100 deterministic
+episodes: the timed evaluation for jaxrl, for rejax the same law on jaxrl's CartPole after the
+clock stops (`make_greedy_evaluate`), for SB3 `evaluate_policy` on Gymnasium's. Solved means
+the env's `reward_threshold` (475). Contestants alternate within each repetition so machine
+noise hits all alike; medians are reported with min and max, and ratios against the peers
+measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
+import operator
 import os
 import subprocess
 import sys
@@ -51,14 +55,21 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.cli.parser import ArgumentParser
 from jaxrl.machine import available_cores, cpu_devices_for
 
 ENV_ID = "CartPole-v1"
-SOLVED_RETURN = 475.0
 EVAL_EPISODES = 100
 NUM_SEEDS_VMAPPED = 8
 QUICK_TIMESTEPS = 1_000
 RESULT_PREFIX = "BENCH_PPO_RESULT "
+#: The fast path's goal on the machine the benchmark runs on: `jaxrl` from the `train(...)`
+#: call to evaluated returns, in seconds.
+CALL_TO_EVALUATED_GOAL_S = 3.5
+#: rejax 0.1.3 as published against `jaxrl`, call->evaluated side by side: the least speedup.
+REJAX_SPEEDUP_GOAL = 3.0
+#: 8 vmapped seeds against one, call->evaluated: the most they may take.
+SEEDS_SLOWDOWN_GOAL = 2.0
 
 #: rejax's `configs/gymnax/cartpole.yaml`, PPO section (rejax 0.1.3's published CartPole run).
 REJAX_CARTPOLE = {
@@ -77,72 +88,512 @@ REJAX_CARTPOLE = {
     "ent_coef": 0.01,
     "vf_coef": 0.5,
 }
-#: Contestant name -> what it is (the table's legend).
-CONTESTANTS = {
-    "jaxrl": "tuned default, compile_program (fast compile)",
-    "jaxrl_fastest_compile": "tuned default, compile_program(fast_compile='fastest')",
-    "jaxrl_jit": "tuned default, plain jax.jit",
-    "jaxrl_rejax_hp": "rejax's hyperparameters, compile_program",
-    "jaxrl_8_seeds": f"tuned default, vmap over {NUM_SEEDS_VMAPPED} seeds, compile_program",
-    "jaxrl_8_seeds_fastest": (
-        f"tuned default, vmap over {NUM_SEEDS_VMAPPED} seeds, "
-        "compile_program(fast_compile='fastest')"
-    ),
-    "jaxrl_8_seeds_all_cores": (
-        f"tuned default, {NUM_SEEDS_VMAPPED} seeds sharded over one CPU device per core, "
-        "fast compile options"
-    ),
-    "rejax": "rejax 0.1.3 as published (eval every 1000 steps)",
-    "rejax_eval_end": "rejax 0.1.3, one evaluation at the end",
-    "sb3": "Stable-Baselines3 PPO, torch CPU, RL Zoo hyperparameters",
-}
-REJAX_CONTESTANTS = ("rejax", "rejax_eval_end")
-#: The references jaxrl's contestants are compared with, each oriented so > 1 favours jaxrl.
+#: The peers jaxrl's contestants are compared with, each ratio oriented so > 1 favours jaxrl.
 REFERENCES = ("rejax", "rejax_eval_end", "sb3")
-#: rejax's trace+compile seconds on the CPU where the PPO issue set its absolute targets (its
-#: prototype measured "2.3-2.65 s trace+compile, vs rejax's 4.7 s"). `machine_factor` divides
-#: this run's rejax_eval_end trace+compile by it, to read those targets on today's machine.
-REFERENCE_REJAX_TRACE_COMPILE_S = 4.7
-#: The absolute targets: (goal, timing key, seconds on the reference CPU).
-ABSOLUTE_TARGETS = (
-    ("jit->params median", "jit_to_params_s", 3.0),
-    ("process wall median", "process_s", 5.0),
-    ("trace + compile median", "trace_compile_s", 2.5),
+#: (contestant, base) pairs of the same run: the contestant's call->evaluated over the base's.
+VARIANT_RATIOS = (
+    ("jaxrl_stages", "jaxrl"),
+    ("jaxrl_jit", "jaxrl"),
+    ("jaxrl_8_seeds", "jaxrl"),
+    ("jaxrl_8_seeds_all_cores", "jaxrl_stages"),
 )
-#: Run only when named with --contestants: compiler settings under evaluation (each costs a
-#: fresh process per repetition, and `all` must fit in ten minutes on two cores).
-OPT_IN_CONTESTANTS = ("jaxrl_jit", "jaxrl_8_seeds_fastest")
-DEFAULT_CONTESTANTS = tuple(name for name in CONTESTANTS if name not in OPT_IN_CONTESTANTS)
-QUICK_CONTESTANTS = ("jaxrl",)
-#: Contestants that train the tuned default config (whose every seed should solve CartPole).
-TUNED_DEFAULT = (
-    "jaxrl",
-    "jaxrl_jit",
-    "jaxrl_fastest_compile",
-    "jaxrl_8_seeds",
-    "jaxrl_8_seeds_fastest",
-    "jaxrl_8_seeds_all_cores",
-)
-#: Contestants that train several seeds in one program.
-MULTI_SEED = ("jaxrl_8_seeds", "jaxrl_8_seeds_fastest", "jaxrl_8_seeds_all_cores")
-#: Per-run numbers summarised as median/min/max.
+#: Per-run numbers summarised as median/min/max (None where a contestant does not measure one).
 TIMINGS = (
     "trace_s",
     "compile_s",
     "trace_compile_s",
     "run_s",
-    "jit_to_params_s",
+    "eval_s",
+    "call_to_trained_s",
+    "call_to_evaluated_s",
     "process_s",
-    "import_jax_s",
     "import_s",
-    "trace_compile_cpu_s",
+    "call_to_evaluated_cpu_s",
     "run_cpu_s",
-    "jit_to_params_cpu_s",
     "process_cpu_s",
     "steps_per_s",
     "steps_per_cpu_s",
     "peak_rss_mib",
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """What one child process measures.
+
+    Attributes:
+        seed: seeds training (`jax.random.key(seed)`) and evaluation (`seed + 1`).
+        total_timesteps: overrides every contestant's training steps (None: their own).
+        quick: a smoke run: jaxrl's configs shrunk (`harness.quick_ppo_config`).
+    """
+
+    seed: int
+    total_timesteps: int | None = None
+    quick: bool = False
+
+    def ppo_config(self, config: Any) -> Any:
+        """`config` (a PPOConfig) with this job's steps, shrunk when `quick`."""
+        if self.total_timesteps is not None:
+            config = config.replace(total_timesteps=self.total_timesteps)
+        return harness.quick_ppo_config(config, config.total_timesteps) if self.quick else config
+
+
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """What a contestant's child measured, besides the marks on its clock.
+
+    Attributes:
+        num_seeds: seeds trained in the program.
+        env_steps: env steps training took, all seeds together (evaluations excluded).
+        eval_returns: each seed's mean return over its final evaluation's episodes.
+        curve: `(seconds since "call", env steps of one seed, mean training return)` points;
+            empty where the run's seconds are not measured apart.
+        compile_times: `{"trace_s", "compile_s"}` spent between "call" and "evaluated"; None
+            for code that compiles nothing (SB3).
+        config: the run's settings worth recording.
+        facts: more fields for the record (JAX's devices and their memory).
+    """
+
+    num_seeds: int
+    env_steps: int
+    eval_returns: list[float]
+    curve: list[tuple[float, int, float]]
+    compile_times: dict[str, float] | None
+    config: dict[str, Any]
+    facts: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Contestant:
+    """One PPO contestant: what its child process runs and times.
+
+    Attributes:
+        description: its line in the legend.
+        measure: `(job, clock) -> Measured`, run in the child: it imports and builds, marks
+            "call" where the timed part starts and "evaluated" where it ends, and "compiled"
+            and "trained" in between where it runs those stages apart.
+        packages: optional modules it imports; it is skipped with a note when one fails to.
+        tuned_default: it trains `ppo.default_config(ENV_ID)`, whose every seed should solve.
+        device_per_core: its child gets one forced CPU device per core (up to the seeds).
+        opt_in: run only when named with `--contestants`.
+    """
+
+    description: str
+    measure: Callable[[Job, harness.Clock], Measured]
+    packages: tuple[str, ...] = ()
+    tuned_default: bool = False
+    device_per_core: bool = False
+    opt_in: bool = False
+
+
+def import_jax() -> Any:
+    """JAX with the persistent compilation cache off, so that every child compiles cold (`spawn`
+    also turns it off in the child's environment, which JAX reads when first imported)."""
+    import jax
+
+    jax.config.update("jax_enable_compilation_cache", False)
+    return jax
+
+
+def jaxrl_rejax_config(base: Any) -> Any:
+    """`base` (a PPOConfig) at `REJAX_CARTPOLE`'s settings; rejax keeps its learning rate fixed."""
+    hp = REJAX_CARTPOLE
+    return base.replace(
+        total_timesteps=hp["total_timesteps"],
+        num_envs=hp["num_envs"],
+        num_steps=hp["num_steps"],
+        update_epochs=hp["num_epochs"],
+        num_minibatches=hp["num_minibatches"],
+        learning_rate=hp["learning_rate"],
+        max_grad_norm=hp["max_grad_norm"],
+        gamma=hp["gamma"],
+        gae_lambda=hp["gae_lambda"],
+        clip_eps=hp["clip_eps"],
+        ent_coef=hp["ent_coef"],
+        vf_coef=hp["vf_coef"],
+        activation=hp["agent_kwargs"]["activation"],
+        hidden_sizes=(64, 64),
+        anneal_lr=False,
+    )
+
+
+def measure_fast_path(
+    job: Job, clock: harness.Clock, *, num_seeds: int = 1, plain_jit: bool = False
+) -> Measured:
+    """The README's fast path (the module docstring), `jax.vmap`ped over `num_seeds` seeds in
+    one program when more than one, compiled with `ppo.compile_options(config,
+    runs_per_device=num_seeds)`; `plain_jit`: `jax.jit` with XLA's defaults instead."""
+    jax = import_jax()
+    import jaxrl
+    from jaxrl import envs
+    from jaxrl.agents import ppo
+
+    clock.mark("imported")
+    env, env_params = envs.make(ENV_ID)
+    config = job.ppo_config(ppo.default_config(ENV_ID))
+    options = ppo.compile_options(config, runs_per_device=num_seeds)
+    jit = jax.jit if plain_jit else functools.partial(jaxrl.jit, options=options)
+    batched = jax.vmap if num_seeds > 1 else lambda fn: fn
+    keys = jax.random.key
+    if num_seeds > 1:
+        keys = lambda seed: jax.random.split(jax.random.key(seed), num_seeds)
+    train = jit(batched(ppo.make_train(config, env, env_params)))
+    compile_times = harness.record_compile_times()
+
+    clock.mark("call")
+    result = train(keys(job.seed))
+    evaluate = jit(batched(ppo.make_evaluate(config, env, env_params, num_episodes=EVAL_EPISODES)))
+    returns = evaluate(result.params, keys(job.seed + 1), result.obs_stats)
+    jax.block_until_ready(returns)
+    clock.mark("evaluated")
+    compile_times = dict(compile_times)
+    return Measured(
+        num_seeds=num_seeds,
+        env_steps=num_seeds * config.num_updates * config.batch_size,
+        eval_returns=seed_means(returns, num_seeds),
+        curve=[],
+        compile_times=compile_times,
+        config=config_facts(config, None if plain_jit else options),
+        facts=jax_facts(),
+    )
+
+
+def measure_stages(
+    job: Job, clock: harness.Clock, *, rejax_hyperparameters: bool = False
+) -> Measured:
+    """The fast path's programs and options (at rejax's hyperparameters when
+    `rejax_hyperparameters`) through `compile_program`, stage after stage."""
+    jax = import_jax()
+    from jaxrl import envs
+    from jaxrl.agents import ppo
+
+    clock.mark("imported")
+    env, env_params = envs.make(ENV_ID)
+    config = ppo.default_config(ENV_ID)
+    if rejax_hyperparameters:
+        config = jaxrl_rejax_config(config)
+    config = job.ppo_config(config)
+    options = ppo.compile_options(config)
+    # `jaxrl.jit` reads the options' XLA flags (probing the jaxlib once) where `train` is
+    # built, before the fast path's clock starts; so here.
+    options.xla_options()
+    train = ppo.make_train(config, env, env_params)
+    evaluate = ppo.make_evaluate(config, env, env_params, num_episodes=EVAL_EPISODES)
+    compile_times = harness.record_compile_times()
+
+    clock.mark("call")
+    result, returns = run_stages(
+        clock, train, (jax.random.key(job.seed),), evaluate, jax.random.key(job.seed + 1), options
+    )
+    compile_times = dict(compile_times)
+    return Measured(
+        num_seeds=1,
+        env_steps=config.num_updates * config.batch_size,
+        eval_returns=seed_means(returns, 1),
+        curve=spread_curve(result.metrics, 1, clock),
+        compile_times=compile_times,
+        config=config_facts(config, options),
+        facts=jax_facts(),
+    )
+
+
+def measure_all_cores(job: Job, clock: harness.Clock) -> Measured:
+    """`NUM_SEEDS_VMAPPED` seeds split over this process's CPU devices (one per core, forced by
+    `spawn`) with `jaxrl.distributed.sharded_vmap`, stage after stage: one compile, each core
+    running its share of the seeds."""
+    jax = import_jax()
+    from jaxrl import distributed, envs
+    from jaxrl.agents import ppo
+
+    clock.mark("imported")
+    env, env_params = envs.make(ENV_ID)
+    config = job.ppo_config(ppo.default_config(ENV_ID))
+    num_seeds = NUM_SEEDS_VMAPPED
+    options = ppo.compile_options(config, runs_per_device=num_seeds // jax.device_count())
+    options.xla_options()  # as in `measure_stages`
+    train = distributed.sharded_vmap(ppo.make_train(config, env, env_params))
+    evaluate = jax.vmap(ppo.make_evaluate(config, env, env_params, num_episodes=EVAL_EPISODES))
+    compile_times = harness.record_compile_times()
+
+    clock.mark("call")
+    keys = jax.random.split(jax.random.key(job.seed), num_seeds)
+    eval_keys = jax.random.split(jax.random.key(job.seed + 1), num_seeds)
+    result, returns = run_stages(clock, train, (keys, None), evaluate, eval_keys, options)
+    compile_times = dict(compile_times)
+    return Measured(
+        num_seeds=num_seeds,
+        env_steps=num_seeds * config.num_updates * config.batch_size,
+        eval_returns=seed_means(returns, num_seeds),
+        curve=spread_curve(result.metrics, num_seeds, clock),
+        compile_times=compile_times,
+        config=config_facts(config, options),
+        facts=jax_facts(),
+    )
+
+
+def run_stages(
+    clock: harness.Clock,
+    train: Callable[..., Any],
+    train_args: tuple,
+    evaluate: Callable[..., Any],
+    eval_key: Any,
+    options: Any,
+) -> tuple[Any, Any]:
+    """Compiles and runs `train(*train_args)`, then `evaluate(params, eval_key, obs_stats)`, each
+    with `compile_program(..., options=options)` and waited on, marking "compiled", "trained"
+    and "evaluated"; returns the `TrainResult` and the returns."""
+    import jax
+
+    from jaxrl.compilation import compile_program
+
+    compiled_train, _ = compile_program(train, *train_args, options=options)
+    clock.mark("compiled")
+    result = jax.block_until_ready(compiled_train(*train_args))
+    clock.mark("trained")
+    eval_args = (result.params, eval_key, result.obs_stats)
+    compiled_evaluate, _ = compile_program(evaluate, *eval_args, options=options)
+    returns = jax.block_until_ready(compiled_evaluate(*eval_args))
+    clock.mark("evaluated")
+    return result, returns
+
+
+class FiveTupleEnv:
+    """A gymnax >= 1.0 env seen through the 5-tuple `step` that rejax 0.1.3 unpacks.
+
+    gymnax 1.0's `step` returns `(obs, state, reward, terminated, truncated, info)`; rejax expects
+    gymnax 0.0.x's `(obs, state, reward, done, info)` with `done = terminated | truncated`.
+    Under gymnax 0.0.x the env's own 5-tuple passes through.
+    """
+
+    def __init__(self, env):
+        self.env = env
+
+    @property
+    def default_params(self):
+        return self.env.default_params
+
+    def reset(self, key, params=None):
+        return self.env.reset(key, params)
+
+    def step(self, key, state, action, params=None):
+        out = self.env.step(key, state, action, params)
+        if len(out) == 5:  # gymnax 0.0.x already returns rejax's tuple
+            return out
+        obs, state, reward, terminated, truncated, info = out
+        return obs, state, reward, terminated | truncated, info
+
+    def action_space(self, params=None):
+        return self.env.action_space(params)
+
+    def observation_space(self, params):
+        return self.env.observation_space(params)
+
+
+def measure_rejax(job: Job, clock: harness.Clock, *, evaluate_at_end: bool = False) -> Measured:
+    """rejax 0.1.3's PPO through its own API (`PPO.create`, `jax.jit(algo.train)`), at
+    `REJAX_CARTPOLE`; `evaluate_at_end`: `eval_freq = total_timesteps` and no initial
+    evaluation, so one evaluation, at the end. rejax evaluates inside `train`, so its result is
+    its evaluation: "trained" and "evaluated" are one moment. The 100-episode score is taken
+    after the clock stops."""
+    jax = import_jax()
+    import numpy as np
+    import rejax
+    from gymnax.environments.classic_control import CartPole
+
+    clock.mark("imported")
+    hparams = dict(REJAX_CARTPOLE)
+    if job.total_timesteps is not None:
+        hparams["total_timesteps"] = job.total_timesteps
+    if evaluate_at_end:
+        hparams.update(eval_freq=hparams["total_timesteps"], skip_initial_evaluation=True)
+    env = FiveTupleEnv(CartPole())
+    algo = rejax.PPO.create(env=env, env_params=env.default_params, **hparams)
+    compile_times = harness.record_compile_times()
+
+    clock.mark("call")
+    key = jax.random.key(job.seed)
+    # `jax.jit(algo.train)(key)` in its three steps, which it takes one after the other anyway.
+    compiled = jax.jit(algo.train).lower(key).compile()
+    clock.mark("compiled")
+    train_state, (_, eval_returns) = jax.block_until_ready(compiled(key))
+    clock.mark("trained")
+    clock.mark("evaluated")
+    compile_times = dict(compile_times)
+
+    iteration = algo.num_envs * algo.num_steps
+    per_eval = math.ceil(algo.eval_freq / iteration) * iteration
+    num_evals = math.ceil(algo.total_timesteps / algo.eval_freq)
+    # rejax's evaluations (128 sampled-action episodes each), the initial one at step 0.
+    means = np.asarray(eval_returns).mean(axis=-1)
+    first = 0 if algo.skip_initial_evaluation else 1
+    start, run_s = clock.wall("call", "compiled"), clock.wall("compiled", "trained")
+    curve = [(start, 0, float(means[0]))] if first else []
+    for index, value in enumerate(means[first:], start=1):
+        curve.append((start + index / num_evals * run_s, index * per_eval, float(value)))
+
+    logits = lambda params, obs: algo.actor.apply(params, obs, method="_action_dist").logits
+    evaluate = jax.jit(make_greedy_evaluate(logits))
+    returns = evaluate(train_state.actor_ts.params, jax.random.key(job.seed + 1))
+    return Measured(
+        num_seeds=1,
+        env_steps=num_evals * per_eval,
+        eval_returns=seed_means(returns, 1),
+        curve=curve,
+        compile_times=compile_times,
+        config={
+            "total_timesteps": algo.total_timesteps,
+            "eval_freq": algo.eval_freq,
+            "evaluations": num_evals + first,
+            "compile_options": None,
+        },
+        facts=jax_facts(),
+    )
+
+
+def measure_sb3(job: Job, clock: harness.Clock) -> Measured:
+    """Stable-Baselines3's PPO (`jaxrl.bench.sb3`); it compiles nothing."""
+    from jaxrl.bench import sb3
+
+    trained = sb3.train_and_evaluate(job.seed, job.total_timesteps, clock)
+    return Measured(
+        num_seeds=1,
+        env_steps=trained["env_steps"],
+        eval_returns=trained["eval_returns"],
+        curve=trained["curve"],
+        compile_times=None,
+        config=trained["config"],
+        facts={"jax_devices": ["cpu (torch)"], "device_memory": None},
+    )
+
+
+def make_greedy_evaluate(logits_fn: Callable, num_episodes: int = EVAL_EPISODES) -> Callable:
+    """Builds `evaluate(params, key) -> returns [num_episodes]` on jaxrl's CartPole-v1.
+
+    `play_episodes`, the law `ppo.make_evaluate` uses, for any policy given as
+    `logits_fn(params, obs [N, 4]) -> logits [N, 2]`, acting by argmax.
+    """
+    import jax.numpy as jnp
+
+    from jaxrl import envs
+    from jaxrl.agents.common.evaluation import play_episodes
+
+    env, env_params = envs.make(ENV_ID)
+
+    def evaluate(params, key):
+        def act(obs, _):
+            logits = logits_fn(params, obs.astype(jnp.float32))
+            return jnp.argmax(logits, axis=-1).astype(jnp.int32)
+
+        return play_episodes(act, env, env_params, num_episodes, key)
+
+    return evaluate
+
+
+def seed_means(returns: Any, num_seeds: int) -> list[float]:
+    """Each seed's mean over its evaluation's episodes (`returns` `[num_seeds, episodes]`, or
+    `[episodes]` for one seed)."""
+    import numpy as np
+
+    return [float(r) for r in np.asarray(returns).reshape(num_seeds, -1).mean(axis=1)]
+
+
+def spread_curve(
+    metrics: dict[str, Any], num_seeds: int, clock: harness.Clock
+) -> list[tuple[float, int, float]]:
+    """Training return against seconds since "call": the updates of a fused program all do the
+    same work, so the run's seconds ("compiled" to "trained") are spread evenly over them.
+    Updates in which no episode ended (NaN returns) give no point."""
+    import numpy as np
+
+    returns = np.asarray(metrics["episode_return"]).reshape(num_seeds, -1)
+    steps = np.asarray(metrics["env_steps"]).reshape(num_seeds, -1)[0]
+    start, run_s = clock.wall("call", "compiled"), clock.wall("compiled", "trained")
+    num_updates = returns.shape[1]
+    curve = []
+    for update in range(num_updates):
+        ended = returns[:, update][np.isfinite(returns[:, update])]
+        if ended.size:
+            t = start + (update + 1) / num_updates * run_s
+            curve.append((t, int(steps[update]), float(ended.mean())))
+    return curve
+
+
+def config_facts(config: Any, options: Any) -> dict[str, Any]:
+    """A PPOConfig's settings worth recording, and the compile options (None: XLA's defaults)."""
+    return {
+        "total_timesteps": config.total_timesteps,
+        "num_envs": config.num_envs,
+        "hidden_sizes": list(config.hidden_sizes),
+        "anneal_lr": config.anneal_lr,
+        "compile_options": None if options is None else dataclasses.asdict(options),
+    }
+
+
+def jax_facts() -> dict[str, Any]:
+    """JAX's devices and their memory, and whether the compilation cache was on."""
+    import jax
+
+    return {
+        "jax_devices": [str(device) for device in jax.devices()],
+        "device_memory": harness.device_memory(),
+        "compilation_cache": bool(jax.config.jax_enable_compilation_cache),
+    }
+
+
+#: Contestant name -> how its child measures it, in report order.
+CONTESTANTS: dict[str, Contestant] = {
+    "jaxrl": Contestant(
+        "the README's fast path: jaxrl.jit(train, ppo.compile_options(config)), then "
+        f"evaluate ({EVAL_EPISODES} episodes), call->evaluated",
+        measure_fast_path,
+        tuned_default=True,
+    ),
+    "jaxrl_stages": Contestant(
+        "the same programs and options through compile_program, stage after stage",
+        measure_stages,
+        tuned_default=True,
+    ),
+    "jaxrl_jit": Contestant(
+        "the README's fast path through plain jax.jit (XLA's default options)",
+        functools.partial(measure_fast_path, plain_jit=True),
+        tuned_default=True,
+        opt_in=True,
+    ),
+    "jaxrl_rejax_hp": Contestant(
+        "rejax's published hyperparameters, stage after stage",
+        functools.partial(measure_stages, rejax_hyperparameters=True),
+    ),
+    "jaxrl_8_seeds": Contestant(
+        f"the fast path, jax.vmap over {NUM_SEEDS_VMAPPED} seeds in one program on one device",
+        functools.partial(measure_fast_path, num_seeds=NUM_SEEDS_VMAPPED),
+        tuned_default=True,
+    ),
+    "jaxrl_8_seeds_all_cores": Contestant(
+        f"{NUM_SEEDS_VMAPPED} seeds sharded over one CPU device per core "
+        "(distributed.sharded_vmap), stage after stage",
+        measure_all_cores,
+        tuned_default=True,
+        device_per_core=True,
+    ),
+    "rejax": Contestant(
+        "rejax 0.1.3 as published: jax.jit(algo.train), evaluating 128 episodes every 1000 steps",
+        measure_rejax,
+        packages=("rejax", "gymnax.environments.classic_control"),
+    ),
+    "rejax_eval_end": Contestant(
+        "rejax 0.1.3, one evaluation, at the end of train",
+        functools.partial(measure_rejax, evaluate_at_end=True),
+        packages=("rejax", "gymnax.environments.classic_control"),
+    ),
+    "sb3": Contestant(
+        "Stable-Baselines3 PPO, torch CPU, RL Zoo hyperparameters, stopping once solved",
+        measure_sb3,
+        packages=("stable_baselines3", "torch"),
+    ),
+}
+DEFAULT_CONTESTANTS = tuple(name for name, c in CONTESTANTS.items() if not c.opt_in)
+#: `--quick` runs both ways of timing jaxrl: the fast path as a whole and by stages.
+QUICK_CONTESTANTS = ("jaxrl", "jaxrl_stages")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +638,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings from parsed options; `--quick`: 1 repetition of jaxrl, 1000 steps."""
+    """Settings from parsed options; `--quick`: 1 repetition of `QUICK_CONTESTANTS`, 1000
+    steps."""
     quick = bool(args.quick)
     return Settings(
         contestants=tuple(
@@ -200,319 +652,65 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
-def jaxrl_rejax_config(base: Any) -> Any:
-    """`base` (a PPOConfig) at `REJAX_CARTPOLE`'s settings; rejax keeps its learning rate fixed."""
-    hp = REJAX_CARTPOLE
-    return base.replace(
-        total_timesteps=hp["total_timesteps"],
-        num_envs=hp["num_envs"],
-        num_steps=hp["num_steps"],
-        update_epochs=hp["num_epochs"],
-        num_minibatches=hp["num_minibatches"],
-        learning_rate=hp["learning_rate"],
-        max_grad_norm=hp["max_grad_norm"],
-        gamma=hp["gamma"],
-        gae_lambda=hp["gae_lambda"],
-        clip_eps=hp["clip_eps"],
-        ent_coef=hp["ent_coef"],
-        vf_coef=hp["vf_coef"],
-        activation=hp["agent_kwargs"]["activation"],
-        hidden_sizes=(64, 64),
-        anneal_lr=False,
-    )
-
-
-class FiveTupleEnv:
-    """A gymnax >= 1.0 env seen through the 5-tuple `step` that rejax 0.1.3 unpacks.
-
-    gymnax 1.0's `step` returns `(obs, state, reward, terminated, truncated, info)`; rejax expects
-    gymnax 0.0.x's `(obs, state, reward, done, info)` with `done = terminated | truncated`.
-    Under gymnax 0.0.x the env's own 5-tuple passes through.
-    """
-
-    def __init__(self, env):
-        self.env = env
-
-    @property
-    def default_params(self):
-        return self.env.default_params
-
-    def reset(self, key, params=None):
-        return self.env.reset(key, params)
-
-    def step(self, key, state, action, params=None):
-        out = self.env.step(key, state, action, params)
-        if len(out) == 5:  # gymnax 0.0.x already returns rejax's tuple
-            return out
-        obs, state, reward, terminated, truncated, info = out
-        return obs, state, reward, terminated | truncated, info
-
-    def action_space(self, params=None):
-        return self.env.action_space(params)
-
-    def observation_space(self, params):
-        return self.env.observation_space(params)
-
-
-def make_greedy_evaluate(logits_fn: Callable, num_episodes: int = EVAL_EPISODES) -> Callable:
-    """Builds `evaluate(params, key) -> returns [num_episodes]` on jaxrl's CartPole-v1.
-
-    `ppo.play_episodes`, the law `ppo.make_evaluate` uses, for any policy given as
-    `logits_fn(params, obs [N, 4]) -> logits [N, 2]`, acting by argmax.
-    """
-    import jax.numpy as jnp
-
-    from jaxrl import envs
-    from jaxrl.agents import ppo
-
-    env, env_params = envs.make(ENV_ID)
-
-    def evaluate(params, key):
-        def act(obs, _):
-            logits = logits_fn(params, obs.astype(jnp.float32))
-            return jnp.argmax(logits, axis=-1).astype(jnp.int32)
-
-        return ppo.play_episodes(act, env, env_params, num_episodes, key)
-
-    return evaluate
-
-
-@dataclasses.dataclass
-class Trained:
-    """What a child's timed part produced.
-
-    Attributes:
-        trace_s, compile_s: seconds lowering to StableHLO and compiling it.
-        params: the final policy parameters (leading `[num_seeds]` axis when vmapped).
-        logits_fn: `(params, obs [N, 4]) -> logits [N, 2]` of one seed's policy.
-        num_seeds: seeds trained in the program.
-        env_steps: env steps taken by training, all seeds together (evaluations excluded).
-        config: the run's settings worth recording.
-        curve: `(fraction of the run done, env steps of one seed, mean return)` points, the
-            fraction in (0, 1] spreading the run's seconds over equal-work iterations.
-    """
-
-    trace_s: float
-    compile_s: float
-    params: Any
-    logits_fn: Callable[[Any, Any], Any]
-    num_seeds: int
-    env_steps: int
-    config: dict[str, Any]
-    curve: list[tuple[float, int, float]]
-
-
-def train_jaxrl(
-    name: str, seed: int, total_timesteps: int | None, clock: harness.Clock, quick: bool = False
-) -> Trained:
-    """Trains one jaxrl contestant, marking "imported", "jit", "compiled" and "params"; `quick`
-    shrinks the network (`harness.QUICK_PPO`) and compiles the `compile_program` contestants
-    with `harness.QUICK_COMPILER_OPTIONS`."""
-    import jax
-    import numpy as np
-
-    from jaxrl import envs
-    from jaxrl.agents import ppo
-    from jaxrl.compilation import compile_program
-
-    clock.mark("imported")
-    env, env_params = envs.make(ENV_ID)
-    config = ppo.default_config(ENV_ID)
-    if name == "jaxrl_rejax_hp":
-        config = jaxrl_rejax_config(config)
-    if total_timesteps is not None:
-        config = config.replace(total_timesteps=total_timesteps)
-    if quick:
-        config = harness.quick_ppo_config(config, config.total_timesteps)
-    num_seeds = NUM_SEEDS_VMAPPED if name in MULTI_SEED else 1
-    runs_per_device = num_seeds // (len(jax.devices()) if name == "jaxrl_8_seeds_all_cores" else 1)
-    parallel_tasks = ppo.parallel_tasks_pay_off(config, max(1, runs_per_device))
-    single_train = ppo.make_train(config, env, env_params)
-    train, key = single_train, jax.random.key(seed)
-    if num_seeds > 1:
-        train, key = jax.vmap(single_train), jax.random.split(key, num_seeds)
-
-    clock.mark("jit")
-    if name == "jaxrl_8_seeds_all_cores":
-        from jaxrl import distributed
-
-        program = distributed.sharded_vmap(single_train)
-        compiled_program, times = harness.compile_for(
-            program, key, None, quick=quick, parallel_tasks=parallel_tasks
-        )
-        compiled = lambda keys: compiled_program(keys, None)
-    elif name in ("jaxrl_fastest_compile", "jaxrl_8_seeds_fastest") and not quick:
-        compiled, times = compile_program(
-            train, key, fast_compile="fastest", parallel_tasks=parallel_tasks
-        )
-    elif name == "jaxrl_jit":
-        compiled, times = compile_program(train, key, fast_compile=False)
-    else:
-        compiled, times = harness.compile_for(
-            train, key, quick=quick, parallel_tasks=parallel_tasks
-        )
-    clock.mark("compiled")
-    trace_s, compile_s = times.trace_s, times.compile_s
-    result = compiled(key)
-    params = jax.block_until_ready(result.params)
-    clock.mark("params")
-
-    returns = np.asarray(result.metrics["episode_return"]).reshape(num_seeds, -1)
-    steps = np.asarray(result.metrics["env_steps"]).reshape(num_seeds, -1)[0]
-    curve = []
-    for update in range(returns.shape[1]):
-        ended = returns[:, update][np.isfinite(returns[:, update])]
-        if ended.size:  # NaN: no episode ended during this update
-            curve.append(((update + 1) / returns.shape[1], int(steps[update]), float(ended.mean())))
-    network = ppo.make_agent(config, env, env_params).network
-    return Trained(
-        trace_s=trace_s,
-        compile_s=compile_s,
-        params=params,
-        logits_fn=lambda p, obs: network.apply(p, obs, method=ppo.ActorCritic.policy).logits,
-        num_seeds=num_seeds,
-        env_steps=num_seeds * config.num_updates * config.batch_size,
-        config={"total_timesteps": config.total_timesteps, "anneal_lr": config.anneal_lr},
-        curve=curve,
-    )
-
-
-def train_rejax(
-    name: str, seed: int, total_timesteps: int | None, clock: harness.Clock, quick: bool = False
-) -> Trained:
-    """Trains rejax 0.1.3's PPO through its own API (`PPO.create`, `jax.jit(algo.train)`)."""
-    import jax
-    import numpy as np
-    import rejax
-    from gymnax.environments.classic_control import CartPole
-
-    clock.mark("imported")
-    hparams = dict(REJAX_CARTPOLE)
-    if total_timesteps is not None:
-        hparams["total_timesteps"] = total_timesteps
-    if name == "rejax_eval_end":
-        hparams.update(eval_freq=hparams["total_timesteps"], skip_initial_evaluation=True)
-    env = FiveTupleEnv(CartPole())
-    algo = rejax.PPO.create(env=env, env_params=env.default_params, **hparams)
-    key = jax.random.key(seed)
-
-    clock.mark("jit")
-    lowered = jax.jit(algo.train)
-    lowered = lowered.lower(key)
-    clock.mark("traced")
-    compiled = lowered.compile()
-    clock.mark("compiled")
-    train_state, (_, eval_returns) = compiled(key)
-    params = jax.block_until_ready(train_state.actor_ts.params)
-    clock.mark("params")
-
-    iteration = algo.num_envs * algo.num_steps
-    per_eval = math.ceil(algo.eval_freq / iteration) * iteration
-    num_evals = math.ceil(algo.total_timesteps / algo.eval_freq)
-    # rejax's evaluations (128 sampled-action episodes each), the initial one at step 0.
-    means = np.asarray(eval_returns).mean(axis=-1)
-    first = 0 if algo.skip_initial_evaluation else 1
-    curve = [(0.0, 0, float(means[0]))] if first else []
-    for index, value in enumerate(means[first:], start=1):
-        curve.append((index / num_evals, index * per_eval, float(value)))
-    return Trained(
-        trace_s=clock.wall("jit", "traced"),
-        compile_s=clock.wall("traced", "compiled"),
-        params=params,
-        logits_fn=lambda p, obs: algo.actor.apply(p, obs, method="_action_dist").logits,
-        num_seeds=1,
-        env_steps=num_evals * per_eval,
-        config={
-            "total_timesteps": algo.total_timesteps,
-            "eval_freq": algo.eval_freq,
-            "evaluations": num_evals + first,
-        },
-        curve=curve,
-    )
-
-
-def run_child(
-    name: str, seed: int, total_timesteps: int | None, spawned_at: float, quick: bool = False
-) -> dict:
-    """Child mode: one cold measurement of `name`, as a JSON-able dict (`quick`: compiled with
-    `harness.QUICK_COMPILER_OPTIONS` where the contestant uses the fast-compile options)."""
-    if name == "sb3":
-        from jaxrl.bench import sb3  # SB3 has no compiler options: `quick` changes nothing
-
-        return sb3.run_child(seed, total_timesteps, spawned_at)
+def run_child(name: str, job: Job, spawned_at: float) -> dict[str, Any]:
+    """Child mode: one cold measurement of contestant `name`, as a JSON-able record."""
     clock = harness.Clock()
-    # jax reads these when imported; the parent sets them too, this covers a child run by hand.
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    os.environ["JAX_ENABLE_COMPILATION_CACHE"] = "false"
-    import jax
+    measured = CONTESTANTS[name].measure(job, clock)
+    return record_of(name, job, measured, clock, spawned_at)
 
-    jax.config.update("jax_enable_compilation_cache", False)
-    clock.mark("jax")
-    train = train_rejax if name in REJAX_CONTESTANTS else train_jaxrl
-    trained = train(name, seed, total_timesteps, clock, quick)
-    run_s = clock.wall("compiled", "params")
-    compiled_at = clock.wall("jit", "compiled")
-    record = {
+
+def record_of(
+    name: str, job: Job, measured: Measured, clock: harness.Clock, spawned_at: float
+) -> dict[str, Any]:
+    """A child's record: its clock's spans (None where a mark was not made), the compile
+    seconds, throughput, memory, the evaluation and the curve. `interpreter_s` runs from the
+    spawn to the clock's start: the interpreter's start and `import jaxrl` (which imports JAX);
+    `import_s` from there to the contestant's own imports done."""
+    times = measured.compile_times
+    run_s, run_cpu_s = clock.wall("compiled", "trained"), clock.cpu("compiled", "trained")
+    return {
         "name": name,
-        "seed": seed,
-        "trace_s": trained.trace_s,
-        "compile_s": trained.compile_s,
-        "trace_compile_s": trained.trace_s + trained.compile_s,
+        "seed": job.seed,
+        "trace_s": None if times is None else times["trace_s"],
+        "compile_s": None if times is None else times["compile_s"],
+        "trace_compile_s": None if times is None else times["trace_s"] + times["compile_s"],
         "run_s": run_s,
-        "jit_to_params_s": clock.wall("jit", "params"),
-        "process_s": clock.marks["params"][2] - spawned_at,
+        "eval_s": clock.wall("trained", "evaluated"),
+        "call_to_trained_s": clock.wall("call", "trained"),
+        "call_to_evaluated_s": clock.wall("call", "evaluated"),
+        "process_s": clock.marks["evaluated"][2] - spawned_at,
         "interpreter_s": clock.marks["start"][2] - spawned_at,
-        "import_jax_s": clock.wall("start", "jax"),
         "import_s": clock.wall("start", "imported"),
-        "setup_s": clock.wall("imported", "jit"),
-        "trace_compile_cpu_s": clock.cpu("jit", "compiled"),
-        "run_cpu_s": clock.cpu("compiled", "params"),
-        "jit_to_params_cpu_s": clock.cpu("jit", "params"),
-        "process_cpu_s": clock.marks["params"][1],
-        "env_steps": trained.env_steps,
-        "steps_per_s": trained.env_steps / run_s,
-        "steps_per_cpu_s": trained.env_steps / max(clock.cpu("compiled", "params"), 1e-9),
-        "num_seeds": trained.num_seeds,
-        "config": trained.config,
+        "call_to_evaluated_cpu_s": clock.cpu("call", "evaluated"),
+        "run_cpu_s": run_cpu_s,
+        "process_cpu_s": clock.marks["evaluated"][1],
+        "env_steps": measured.env_steps,
+        "steps_per_s": harness.ratio(measured.env_steps, run_s),
+        "steps_per_cpu_s": harness.ratio(measured.env_steps, run_cpu_s),
+        "num_seeds": measured.num_seeds,
+        "eval_returns": measured.eval_returns,
+        "config": measured.config,
         "curve": {
-            "t_s": [compiled_at + fraction * run_s for fraction, _, _ in trained.curve],
-            "env_steps": [steps for _, steps, _ in trained.curve],
-            "return": [value for _, _, value in trained.curve],
+            "t_s": [t for t, _, _ in measured.curve],
+            "env_steps": [steps for _, steps, _ in measured.curve],
+            "return": [value for _, _, value in measured.curve],
         },
         "peak_rss_mib": harness.peak_rss_mib(),
-        "device_memory": harness.device_memory(),
+        **measured.facts,
     }
 
-    # Outside the timed part: each seed's final greedy policy on jaxrl's CartPole-v1.
-    evaluate = make_greedy_evaluate(trained.logits_fn)
-    eval_key = jax.random.key(seed + 10_000)
-    if trained.num_seeds > 1:
-        evaluate, eval_key = jax.vmap(evaluate), jax.random.split(eval_key, trained.num_seeds)
-    compiled_evaluate, _ = harness.compile_for(evaluate, trained.params, eval_key, quick=quick)
-    returns = compiled_evaluate(trained.params, eval_key)
-    clock.mark("evaluated")
-    record.update(
-        eval_returns=[float(r) for r in returns.reshape((trained.num_seeds, -1)).mean(axis=1)],
-        eval_s=clock.wall("params", "evaluated"),
-        compilation_cache=bool(jax.config.jax_enable_compilation_cache),
-        jax_devices=[str(device) for device in jax.devices()],
-    )
-    return record
 
-
-def spawn(
-    name: str, seed: int, total_timesteps: int | None, timeout_s: float, quick: bool = False
-) -> dict:
+def spawn(name: str, job: Job, timeout_s: float) -> dict[str, Any]:
     """Runs one child process (`python -m jaxrl.bench.ppo --child NAME`); its record, or
-    `{"error": ...}` if it failed."""
-    command = [sys.executable, "-m", "jaxrl.bench.ppo", "--child", name, "--seed", str(seed)]
-    if total_timesteps is not None:
-        command += ["--total-timesteps", str(total_timesteps)]
-    if quick:
+    `{"error": one line}` if it failed."""
+    command = [sys.executable, "-m", "jaxrl.bench.ppo", "--child", name, "--seed", str(job.seed)]
+    if job.total_timesteps is not None:
+        command += ["--total-timesteps", str(job.total_timesteps)]
+    if job.quick:
         command.append("--quick")
     child_env = {**os.environ, "JAX_ENABLE_COMPILATION_CACHE": "false"}
     child_env.setdefault("JAX_PLATFORMS", "cpu")
-    if name == "jaxrl_8_seeds_all_cores":
+    if CONTESTANTS[name].device_per_core:
         flags = child_env.get("XLA_FLAGS", "")
         devices = cpu_devices_for(NUM_SEEDS_VMAPPED, available_cores())
         child_env["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
@@ -527,11 +725,19 @@ def spawn(
     wall_s = time.time() - spawned_at
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        return {"error": f"exit {done.returncode}: " + " | ".join(tail)}
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"exit {done.returncode}: {last[0]}"}
     record = json.loads(lines[-1][len(RESULT_PREFIX) :])
     record["child_wall_s"] = wall_s
     return record
+
+
+def solved_return() -> float:
+    """CartPole-v1's `reward_threshold`: the mean evaluation return that solves it."""
+    from jaxrl import envs
+
+    env, env_params = envs.make(ENV_ID)
+    return float(env.reward_threshold(env_params))
 
 
 def first_at_or_above(
@@ -541,22 +747,26 @@ def first_at_or_above(
     return next((t for t, v in zip(times, values, strict=True) if v >= bound), None)
 
 
-def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One contestant's successful runs: timing summaries, the time its training curve first
-    reached `SOLVED_RETURN` (runs that never did are counted apart) and the final evaluation."""
+def summarize(runs: Sequence[dict[str, Any]], solved: float) -> dict[str, Any]:
+    """One contestant's successful runs: timing summaries (None for a figure it does not
+    measure), the time its training curve first reached `solved` (runs that never did, or have
+    no curve, are counted apart) and the final evaluation."""
     returns = [r for run in runs for r in run["eval_returns"]]
     solve_times = [
         t
         for run in runs
-        if (t := first_at_or_above(run["curve"]["t_s"], run["curve"]["return"], SOLVED_RETURN))
-        is not None
+        if (t := first_at_or_above(run["curve"]["t_s"], run["curve"]["return"], solved)) is not None
     ]
+    timings = {}
+    for name in TIMINGS:
+        values = [run[name] for run in runs]
+        timings[name] = None if None in values else harness.summary(values)
     return {
-        **{name: harness.summary([run[name] for run in runs]) for name in TIMINGS},
+        **timings,
         "env_steps": runs[0]["env_steps"],
         "num_seeds": runs[0]["num_seeds"],
         "eval_return": harness.summary(returns),
-        "solved": sum(r >= SOLVED_RETURN for r in returns),
+        "solved": sum(r >= solved for r in returns),
         "seeds_evaluated": len(returns),
         "curve_solve_s": harness.summary(solve_times) if solve_times else None,
         "curve_solved_runs": len(solve_times),
@@ -564,199 +774,163 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def comparisons(summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Ratios of medians, each oriented so that > 1 favours the jaxrl contestant.
+def median(summaries: dict[str, dict[str, Any]], name: str, key: str) -> float | None:
+    """Contestant `name`'s median of `key`; None when it did not run or does not measure it."""
+    stats = summaries.get(name, {}).get(key)
+    return None if stats is None else stats["median"]
 
-    For every jaxrl contestant against every reference present in `REFERENCES`: `speedup`
-    (the reference's jit-to-params seconds / the contestant's), `process_speedup` (the same
-    for process wall), `compile_speedup` (trace + compile), `throughput` (env steps/s, the
-    contestant's / the reference's), and on CPU seconds, which a shared machine's load distorts
-    less, `compile_cpu_speedup` and `cpu_throughput`. Missing contestants give None.
-    """
-    med = lambda name, key: summaries[name][key]["median"] if name in summaries else None
+
+#: Ratio name -> (the figure, whether larger is better), for `comparisons`.
+RATIO_FIGURES = {
+    "speedup": ("call_to_evaluated_s", False),
+    "process_speedup": ("process_s", False),
+    "compile_speedup": ("trace_compile_s", False),
+    "throughput": ("steps_per_s", True),
+    "cpu_speedup": ("call_to_evaluated_cpu_s", False),
+    "cpu_throughput": ("steps_per_cpu_s", True),
+}
+
+
+def comparisons(summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Ratios of medians against every peer (`REFERENCES`) that ran, each oriented so that > 1
+    favours the jaxrl contestant (`RATIO_FIGURES`): call->evaluated, process wall, trace +
+    compile, env steps per second, and the CPU seconds, which a shared machine's load distorts
+    less. None where either side does not measure the figure (SB3 compiles nothing)."""
     out = {}
     for name in summaries:
         if name in REFERENCES:
             continue
-        for reference in REFERENCES:
-            if reference == "sb3" and reference not in summaries:
-                continue  # SB3 is an optional extra: no column of dashes without it
-            # SB3 compiles nothing: its compile ratios would read 0.00x, so they are left out.
-            compiles = reference != "sb3"
-            out[f"{name}/{reference}"] = {
-                "speedup": harness.ratio(
-                    med(reference, "jit_to_params_s"), med(name, "jit_to_params_s")
-                ),
-                "process_speedup": harness.ratio(
-                    med(reference, "process_s"), med(name, "process_s")
-                ),
-                "compile_speedup": harness.ratio(
-                    med(reference, "trace_compile_s"), med(name, "trace_compile_s")
-                )
-                if compiles
-                else None,
-                "throughput": harness.ratio(
-                    med(name, "steps_per_s"), med(reference, "steps_per_s")
-                ),
-                "compile_cpu_speedup": harness.ratio(
-                    med(reference, "trace_compile_cpu_s"), med(name, "trace_compile_cpu_s")
-                )
-                if compiles
-                else None,
-                "cpu_throughput": harness.ratio(
-                    med(name, "steps_per_cpu_s"), med(reference, "steps_per_cpu_s")
-                ),
-            }
+        for reference in (r for r in REFERENCES if r in summaries):
+            row = {}
+            for ratio_name, (key, larger_is_better) in RATIO_FIGURES.items():
+                ours, theirs = median(summaries, name, key), median(summaries, reference, key)
+                pair = (ours, theirs) if larger_is_better else (theirs, ours)
+                row[ratio_name] = harness.ratio(*pair)
+            out[f"{name}/{reference}"] = row
     return out
 
 
+def variant_ratios(summaries: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """`VARIANT_RATIOS`: each contestant's median call->evaluated over its base's (> 1: slower
+    than the base)."""
+    figures = {name: median(summaries, name, "call_to_evaluated_s") for name in summaries}
+    return report.ratios(figures, VARIANT_RATIOS)
+
+
 def targets(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The goals this benchmark checks: each with its measured value and `met` (None: not run)."""
-    med = lambda name, key: summaries[name][key]["median"] if name in summaries else None
-    tuned = [summaries[name] for name in TUNED_DEFAULT if name in summaries]
+    """The goals, each with its measured value and `met` (None: a contestant it needs did not
+    run). Every bound but the absolute one is a ratio of figures measured side by side."""
+    call = "call_to_evaluated_s"
+    tuned = [s for name, s in summaries.items() if CONTESTANTS[name].tuned_default]
     solved = sum(s["solved"] for s in tuned)
     evaluated = sum(s["seeds_evaluated"] for s in tuned)
     out = [
         {
-            "goal": "the tuned default solves CartPole (>= 475) on every seed",
+            "goal": "every seed of the tuned default solves CartPole (>= its reward threshold)",
             "value": f"{solved}/{evaluated}" if tuned else None,
             "met": solved == evaluated if tuned else None,
         }
     ]
-    single_seed = [
-        name for name in ("jaxrl", "jaxrl_fastest_compile") if name == "jaxrl" or name in summaries
-    ]
-    upper_bounds = [
-        (f"{name} {goal} <= {bound:g} s", med(name, key), bound)
-        for name in single_seed
-        for goal, key, bound in ABSOLUTE_TARGETS
-    ]
-    factor = machine_factor(summaries)
-    for name in single_seed:
-        for goal, key, bound in ABSOLUTE_TARGETS:
-            if factor is None:
-                upper_bounds.append((f"{name} {goal} <= {bound:g} s x machine factor", None, 0.0))
-            else:
-                scaled = bound * factor
-                text = f"{name} {goal} <= {bound:g} s x {factor:.2f} = {scaled:.2f} s"
-                upper_bounds.append((text, med(name, key), scaled))
-    one_seed = med("jaxrl", "jit_to_params_s")
-    upper_bounds += [
+    checks = (
         (
-            f"{NUM_SEEDS_VMAPPED} seeds' jit->params / 1 seed's <= 2",
-            harness.ratio(med("jaxrl_8_seeds", "jit_to_params_s"), one_seed),
-            2.0,
+            f"jaxrl call->evaluated <= {CALL_TO_EVALUATED_GOAL_S:g} s on this machine",
+            median(summaries, "jaxrl", call),
+            operator.le,
+            CALL_TO_EVALUATED_GOAL_S,
         ),
         (
-            f"{NUM_SEEDS_VMAPPED} seeds at 'fastest': jit->params / 1 seed's at 'fastest' <= 2",
+            f"call->evaluated, rejax as published / jaxrl >= {REJAX_SPEEDUP_GOAL:g}",
+            harness.ratio(median(summaries, "rejax", call), median(summaries, "jaxrl", call)),
+            operator.ge,
+            REJAX_SPEEDUP_GOAL,
+        ),
+        (
+            f"call->evaluated, {NUM_SEEDS_VMAPPED} vmapped seeds / 1 seed <= "
+            f"{SEEDS_SLOWDOWN_GOAL:g}",
             harness.ratio(
-                med("jaxrl_8_seeds_fastest", "jit_to_params_s"),
-                med("jaxrl_fastest_compile", "jit_to_params_s"),
+                median(summaries, "jaxrl_8_seeds", call), median(summaries, "jaxrl", call)
             ),
-            2.0,
+            operator.le,
+            SEEDS_SLOWDOWN_GOAL,
         ),
         (
-            f"{NUM_SEEDS_VMAPPED} seeds on all cores: jit->params / 1 seed's <= 2",
-            harness.ratio(med("jaxrl_8_seeds_all_cores", "jit_to_params_s"), one_seed),
-            2.0,
+            "steps/s at rejax's hyperparameters, jaxrl_rejax_hp / rejax_eval_end >= 1",
+            harness.ratio(
+                median(summaries, "jaxrl_rejax_hp", "steps_per_s"),
+                median(summaries, "rejax_eval_end", "steps_per_s"),
+            ),
+            operator.ge,
+            1.0,
         ),
-    ]
-    for goal, value, bound in upper_bounds:
-        out.append({"goal": goal, "value": value, "met": None if value is None else value <= bound})
-    throughput = harness.ratio(
-        med("jaxrl_rejax_hp", "steps_per_s"), med("rejax_eval_end", "steps_per_s")
     )
-    out.append(
-        {
-            "goal": "steps/s: jaxrl_rejax_hp / rejax_eval_end >= 1",
-            "value": throughput,
-            "met": None if throughput is None else throughput >= 1.0,
-        }
-    )
+    for goal, value, compare, bound in checks:
+        met = None if value is None else compare(value, bound)
+        out.append({"goal": goal, "value": value, "met": met})
     return out
-
-
-def machine_factor(summaries: dict[str, dict[str, Any]]) -> float | None:
-    """How much slower this machine compiles than the one the absolute targets were set on:
-    rejax_eval_end's median trace+compile seconds in this run / `REFERENCE_REJAX_TRACE_COMPILE_S`
-    (None when rejax_eval_end did not run).
-
-    The 3 s / 5 s / 2.5 s targets are absolute figures from one CPU, and the machine changes
-    between sessions; rejax 0.1.3, fixed code measured side by side in the same run, is the
-    yardstick. rejax_eval_end compiles less than rejax as published, so it gives the smaller
-    factor: the stricter reading, whichever of the two the reference figure timed.
-    """
-    if "rejax_eval_end" not in summaries:
-        return None
-    reference = summaries["rejax_eval_end"]["trace_compile_s"]["median"]
-    return reference / REFERENCE_REJAX_TRACE_COMPILE_S
 
 
 def span(stats: dict[str, float] | None, digits: int = 2) -> str:
     """`median [min-max]`; "-" for none."""
     if stats is None:
         return "-"
-    median, low, high = (f"{stats[k]:.{digits}f}" for k in ("median", "min", "max"))
-    return f"{median} [{low}-{high}]"
+    median_, low, high = (f"{stats[k]:.{digits}f}" for k in ("median", "min", "max"))
+    return f"{median_} [{low}-{high}]"
 
 
 def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Round-robin over the contestants, `settings.repeats` times; returns the JSON section."""
     skipped: dict[str, str] = {}
-    contestants = list(settings.contestants)
-    if any(name in REJAX_CONTESTANTS for name in contestants) and not harness.installed("rejax"):
-        for name in REJAX_CONTESTANTS:
-            skipped[name] = "rejax is not installed (pip install rejax==0.1.3)"
-    if "sb3" in contestants:
-        from jaxrl.bench import sb3
-
-        missing = sb3.missing()
-        if missing:
-            skipped["sb3"] = missing
-    for name, reason in skipped.items():
-        if name in contestants:
-            log(f"note: ppo: {name} skipped: {reason}")
-    runs: dict[str, list[dict]] = {name: [] for name in contestants}
+    for name in settings.contestants:
+        error = harness.import_error(*CONTESTANTS[name].packages)
+        if error is not None:
+            skipped[name] = error
+            log(f"note: ppo: {name} skipped: {error}")
+    solved = solved_return()
+    runs: dict[str, list[dict]] = {name: [] for name in settings.contestants}
     for repeat in range(settings.repeats):
-        for name in contestants:
+        for name in settings.contestants:
             if name in skipped:
                 continue
-            record = spawn(
-                name, repeat, settings.total_timesteps, settings.timeout_s, settings.quick
-            )
+            job = Job(seed=repeat, total_timesteps=settings.total_timesteps, quick=settings.quick)
+            record = spawn(name, job, settings.timeout_s)
             if "error" in record:
                 skipped[name] = record["error"]
                 log(f"note: ppo: {name} skipped: {record['error']}")
                 continue
             runs[name].append(record)
             log(
-                f"ppo [{repeat + 1}/{settings.repeats}] {name}: jit->params "
-                f"{record['jit_to_params_s']:.2f} s, process {record['process_s']:.2f} s, eval "
-                + " ".join(f"{r:.0f}" for r in record["eval_returns"])
+                f"ppo [{repeat + 1}/{settings.repeats}] {name}: call->evaluated "
+                f"{record['call_to_evaluated_s']:.2f} s, process {record['process_s']:.2f} s, "
+                "eval " + " ".join(f"{r:.0f}" for r in record["eval_returns"])
             )
     summaries = {
-        name: summarize(runs[name]) for name in contestants if runs[name] and name not in skipped
+        name: summarize(runs[name], solved)
+        for name in settings.contestants
+        if runs[name] and name not in skipped
     }
     return {
         "settings": {
             **dataclasses.asdict(settings),
             "env_id": ENV_ID,
             "eval_episodes": EVAL_EPISODES,
-            "solved_return": SOLVED_RETURN,
+            "solved_return": solved,
             "rejax_hyperparameters": REJAX_CARTPOLE,
             "compilation_cache": False,
         },
         "runs": runs,
         "summary": summaries,
         "ratios": comparisons(summaries),
+        "variant_ratios": variant_ratios(summaries),
         "targets": targets(summaries),
-        "skipped": {name: reason for name, reason in skipped.items() if name in contestants},
+        "skipped": skipped,
     }
 
 
 def markdown(section: dict[str, Any]) -> str:
-    """Markdown tables: timings (median [min-max]), ratios against the references, the goals."""
+    """Markdown tables: timings (median [min-max]), CPU seconds, ratios against the peers, the
+    variants against jaxrl, the goals."""
     summaries, ratios = section["summary"], section["ratios"]
+    solved = section["settings"]["solved_return"]
     rows = [
         [
             name,
@@ -764,10 +938,12 @@ def markdown(section: dict[str, Any]) -> str:
             span(s["trace_s"]),
             span(s["compile_s"]),
             span(s["run_s"]),
-            span(s["jit_to_params_s"]),
+            span(s["eval_s"]),
+            span(s["call_to_trained_s"]),
+            span(s["call_to_evaluated_s"]),
             span(s["process_s"]),
             span(s["curve_solve_s"]),
-            f"{s['steps_per_s']['median']:,.0f}",
+            "-" if s["steps_per_s"] is None else f"{s['steps_per_s']['median']:,.0f}",
             span(s["eval_return"], 1),
             f"{s['solved']}/{s['seeds_evaluated']}",
             f"{s['peak_rss_mib']['median']:.0f}",
@@ -780,27 +956,28 @@ def markdown(section: dict[str, Any]) -> str:
         "trace s",
         "compile s",
         "run s",
-        "jit→params s",
+        "eval s",
+        "call→trained s",
+        "call→evaluated s",
         "process s",
-        "curve reaches 475 at s",
+        f"curve reaches {solved:g} at s",
         "steps/s",
         "eval return (median [min-max])",
         "solved",
         "peak RSS MiB",
     ]
-    lines = [report.markdown_table(header, rows)]
     cpu_rows = [
         [
             name,
-            span(s["trace_compile_cpu_s"]),
+            span(s["call_to_evaluated_cpu_s"]),
             span(s["run_cpu_s"]),
-            span(s["jit_to_params_cpu_s"]),
             span(s["process_cpu_s"]),
-            f"{s['steps_per_cpu_s']['median']:,.0f}",
+            "-" if s["steps_per_cpu_s"] is None else f"{s['steps_per_cpu_s']['median']:,.0f}",
         ]
         for name, s in summaries.items()
     ]
-    lines += [
+    lines = [
+        report.markdown_table(header, rows),
         "",
         "CPU seconds of the child process (`time.process_time`, all threads), which a shared "
         "machine's load inflates less than wall seconds:",
@@ -808,43 +985,44 @@ def markdown(section: dict[str, Any]) -> str:
         report.markdown_table(
             [
                 "contestant",
-                "trace+compile CPU s",
+                "call→evaluated CPU s",
                 "run CPU s",
-                "jit→params CPU s",
                 "process CPU s",
                 "steps per CPU s",
             ],
             cpu_rows,
         ),
         "",
-        "Legend: " + "; ".join(f"{n}: {CONTESTANTS[n]}" for n in summaries),
+        "Legend: " + "; ".join(f"{n}: {CONTESTANTS[n].description}" for n in summaries),
     ]
     shown = {pair: row for pair, row in ratios.items() if any(v is not None for v in row.values())}
     if shown:
-        keys = (
-            "speedup",
-            "process_speedup",
-            "compile_speedup",
-            "throughput",
-            "compile_cpu_speedup",
-            "cpu_throughput",
-        )
         lines += [
             "",
-            "Ratios of medians, > 1 favours the jaxrl contestant:",
+            "Ratios of medians against the peers in this run, > 1 favours the jaxrl contestant:",
             "",
             report.markdown_table(
                 [
                     "pair",
-                    "jit→params speedup",
+                    "call→evaluated speedup",
                     "process speedup",
                     "trace+compile speedup",
                     "throughput",
-                    "trace+compile CPU speedup",
+                    "call→evaluated CPU speedup",
                     "throughput per CPU s",
                 ],
-                [[pair, *(report.fmt_ratio(row[k]) for k in keys)] for pair, row in shown.items()],
+                [
+                    [pair, *(report.fmt_ratio(row[k]) for k in RATIO_FIGURES)]
+                    for pair, row in shown.items()
+                ],
             ),
+        ]
+    variants = {pair: value for pair, value in section["variant_ratios"].items() if value}
+    if variants:
+        lines += [
+            "",
+            "call→evaluated against the base (> 1: slower): "
+            + ", ".join(f"{pair} {report.fmt_ratio(value)}" for pair, value in variants.items()),
         ]
     goal_rows = []
     for goal in section["targets"]:
@@ -854,15 +1032,6 @@ def markdown(section: dict[str, Any]) -> str:
             [goal["goal"], value, {True: "yes", False: "NO", None: "n/a"}[goal["met"]]]
         )
     lines += ["", report.markdown_table(["goal", "measured", "met"], goal_rows)]
-    factor = machine_factor(summaries)
-    if factor is not None:
-        reference = summaries["rejax_eval_end"]["trace_compile_s"]["median"]
-        lines += [
-            "",
-            f"Machine factor {factor:.2f}: rejax_eval_end's trace+compile median in this run, "
-            f"{reference:.2f} s, over {REFERENCE_REJAX_TRACE_COMPILE_S} s, rejax's on the CPU "
-            "where the issue set the absolute targets (> 1: this machine is slower).",
-        ]
     if section["settings"]["quick"]:
         lines += ["", f"quick: {QUICK_TIMESTEPS} steps per run, so the goals do not apply."]
     for name, reason in section["skipped"].items():
@@ -871,33 +1040,38 @@ def markdown(section: dict[str, Any]) -> str:
 
 
 def plot(section: dict[str, Any], out_dir: Any) -> list[Any]:
-    """`ppo_return_vs_time.png`: training return against seconds since `jax.jit` (for SB3:
-    since building the model), one line per run, one panel per contestant on shared axes, with
-    the solved line."""
+    """`ppo_return_vs_time.png`: training return against seconds since the call (for SB3:
+    since building the model), one line per run, one panel per contestant with a curve, on
+    shared axes, with the solved line."""
     series = {}
     for name, runs in section["runs"].items():
-        if runs:
-            series[name] = {
-                f"run {index}": list(zip(run["curve"]["t_s"], run["curve"]["return"], strict=True))
-                for index, run in enumerate(runs)
-            }
+        curves = {
+            f"run {index}": list(zip(run["curve"]["t_s"], run["curve"]["return"], strict=True))
+            for index, run in enumerate(runs)
+            if run["curve"]["t_s"]
+        }
+        if curves:
+            series[name] = curves
     if not series:
         return []
+    solved = section["settings"]["solved_return"]
     path = report.line_panels(
         series,
         out_dir,
         "ppo_return_vs_time.png",
-        xlabel="seconds since jax.jit (compile included)",
+        xlabel="seconds since the call (compile included)",
         ylabel="episode return",
-        hlines={"solved (475)": SOLVED_RETURN},
+        hlines={f"solved ({solved:g})": solved},
         share_axes=True,
     )
     return [path]
 
 
-def _child_main(argv: Sequence[str] | None = None) -> int:
+def child_main(argv: Sequence[str] | None = None) -> int:
     """`python -m jaxrl.bench.ppo --child NAME ...`: one measurement, printed as a JSON line."""
-    parser = argparse.ArgumentParser(description="one cold PPO measurement (internal)")
+    parser = ArgumentParser(
+        prog="python -m jaxrl.bench.ppo", description="one cold PPO measurement, as a JSON line"
+    )
     parser.add_argument("--child", choices=list(CONTESTANTS), required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--total-timesteps", type=int)
@@ -905,10 +1079,11 @@ def _child_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     spawned_at = time.time() if args.spawned_at is None else args.spawned_at
-    record = run_child(args.child, args.seed, args.total_timesteps, spawned_at, args.quick)
+    job = Job(seed=args.seed, total_timesteps=args.total_timesteps, quick=args.quick)
+    record = run_child(args.child, job, spawned_at)
     print(RESULT_PREFIX + json.dumps(record), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main())
+    sys.exit(child_main())

@@ -6,35 +6,137 @@ the machine is busy; `per_seed_s` (wall / N) shows the price of one more seed. E
 records XLA's buffer accounting for the compiled program (exact, unlike RSS on a shared
 machine), the process's peak RSS so far, and on a GPU the device's peak memory.
 
-Contestants (`CONTESTANTS`), alternating at every N:
-  jaxrl  the tuned default config (`ppo.default_config`), `total_timesteps` per seed.
-  rejax  (opt-in: its vmapped program compiles in tens of seconds on a CPU) rejax 0.1.3's PPO
-         at its published CartPole hyperparameters with evaluation switched off, beside
-         `jaxrl_rejax_hp`, jaxrl at the same hyperparameters.
+Contestants (`CONTESTANTS`, whose legend says what each is), alternating at every N: jaxrl's
+tuned default (`ppo.default_config`), and opt-in, jaxrl at rejax's published CartPole
+hyperparameters beside rejax 0.1.3's PPO at the same, its evaluation switched off (its vmapped
+program compiles in tens of seconds on a CPU). Each program is compiled with the options jaxrl
+picks for N seeds on one device (`ppo.compile_options(config, runs_per_device=N)`; rejax with
+its jaxrl twin's), so the two compare as programs, not as compiler settings. A contestant whose
+optional packages fail to import is skipped with a note naming the error.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 from jaxrl.bench import harness, report
 
 ENV_ID = "CartPole-v1"
-CONTESTANTS = {
-    "jaxrl": "jaxrl, tuned default config",
-    "jaxrl_rejax_hp": "jaxrl at rejax's published hyperparameters",
-    "rejax": "rejax 0.1.3 at its published hyperparameters, evaluation off",
-}
-DEFAULT_CONTESTANTS = ("jaxrl",)
 DEFAULT_SEEDS = (1, 16, 256, 1024)
 QUICK_SEEDS = (4,)
 #: (numerator, denominator) of wall seconds, so > 1 favours the denominator (jaxrl).
 RATIOS = (("rejax", "jaxrl_rejax_hp"),)
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """One contestant's program at N seeds, before compiling.
+
+    Attributes:
+        train: `keys [N] -> results`, pure and unjitted (`jax.vmap` of a `train`).
+        options: the `CompileOptions` it is compiled with.
+        env_steps: env steps one run takes, all seeds together.
+    """
+
+    train: Callable[[Any], Any]
+    options: Any
+    env_steps: int
+
+
+def jaxrl_config(total_timesteps: int, quick: bool, *, rejax_hyperparameters: bool) -> Any:
+    """The tuned default (or rejax's hyperparameters) at `total_timesteps` per seed; shrunk
+    (`harness.quick_ppo_config`) when `quick`."""
+    from jaxrl.agents import ppo
+    from jaxrl.bench import ppo as bench_ppo
+
+    config = ppo.default_config(ENV_ID)
+    if rejax_hyperparameters:
+        config = bench_ppo.jaxrl_rejax_config(config)
+    config = config.replace(total_timesteps=total_timesteps)
+    return harness.quick_ppo_config(config, total_timesteps) if quick else config
+
+
+def jaxrl_program(
+    num_seeds: int, total_timesteps: int, quick: bool, *, rejax_hyperparameters: bool = False
+) -> Program:
+    """`jax.vmap(ppo.make_train(config))` over the seeds."""
+    import jax
+
+    from jaxrl import envs
+    from jaxrl.agents import ppo
+
+    env, env_params = envs.make(ENV_ID)
+    config = jaxrl_config(total_timesteps, quick, rejax_hyperparameters=rejax_hyperparameters)
+    return Program(
+        train=jax.vmap(ppo.make_train(config, env, env_params)),
+        options=ppo.compile_options(config, runs_per_device=num_seeds),
+        env_steps=num_seeds * config.num_updates * config.batch_size,
+    )
+
+
+def rejax_program(num_seeds: int, total_timesteps: int, quick: bool) -> Program:
+    """rejax 0.1.3's `jax.vmap(algo.train)` at its published hyperparameters, evaluation off."""
+    import jax
+    import jax.numpy as jnp
+    import rejax
+    from gymnax.environments.classic_control import CartPole
+
+    from jaxrl.agents import ppo
+    from jaxrl.bench import ppo as bench_ppo
+
+    env = bench_ppo.FiveTupleEnv(CartPole())
+    hparams = {
+        **bench_ppo.REJAX_CARTPOLE,
+        "total_timesteps": total_timesteps,
+        "eval_freq": total_timesteps,
+        "skip_initial_evaluation": True,
+    }
+    algo = rejax.PPO.create(env=env, env_params=env.default_params, **hparams)
+    # Training alone, as jaxrl's program: the one evaluation rejax would still make at the
+    # end (128 full episodes) would cost more than the training itself.
+    algo = algo.replace(eval_callback=lambda algo, ts, key: jnp.zeros(()))
+    twin = jaxrl_config(total_timesteps, quick=False, rejax_hyperparameters=True)
+    iteration = algo.num_envs * algo.num_steps
+    return Program(
+        train=jax.vmap(algo.train),
+        options=ppo.compile_options(twin, runs_per_device=num_seeds),
+        env_steps=num_seeds * -(-total_timesteps // iteration) * iteration,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Contestant:
+    """One seeds contestant.
+
+    Attributes:
+        description: its line in the legend.
+        program: `(num_seeds, total_timesteps, quick) -> Program`.
+        packages: optional modules it imports; it is skipped with a note when one fails to.
+    """
+
+    description: str
+    program: Callable[[int, int, bool], Program]
+    packages: tuple[str, ...] = ()
+
+
+CONTESTANTS: dict[str, Contestant] = {
+    "jaxrl": Contestant("jaxrl, tuned default config", jaxrl_program),
+    "jaxrl_rejax_hp": Contestant(
+        "jaxrl at rejax's published hyperparameters",
+        functools.partial(jaxrl_program, rejax_hyperparameters=True),
+    ),
+    "rejax": Contestant(
+        "rejax 0.1.3 at its published hyperparameters, evaluation off",
+        rejax_program,
+        packages=("rejax", "gymnax.environments.classic_control"),
+    ),
+}
+DEFAULT_CONTESTANTS = ("jaxrl",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +148,7 @@ class Settings:
         total_timesteps: env steps per seed.
         contestants: names from `CONTESTANTS`.
         repeats: timed runs per point (median).
-        quick: a smoke run: tiny sizes (`harness.QUICK_PPO` for jaxrl), compiled with
-            `harness.QUICK_COMPILER_OPTIONS`.
+        quick: a smoke run: tiny sizes (`harness.QUICK_PPO` for jaxrl).
     """
 
     seeds: tuple[int, ...] = DEFAULT_SEEDS
@@ -101,8 +202,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def build(
     name: str, num_seeds: int, total_timesteps: int, quick: bool = False
 ) -> tuple[harness.Contestant, Any, int]:
-    """One contestant at `num_seeds` seeds: compiled (timed; `quick`: with
-    `harness.QUICK_COMPILER_OPTIONS`) and warmed up.
+    """One contestant at `num_seeds` seeds, compiled (timed) and warmed up.
 
     Returns:
         The contestant, its compiled program (for XLA's memory accounting) and the env steps
@@ -110,56 +210,28 @@ def build(
     """
     import jax
 
-    from jaxrl import envs
-    from jaxrl.agents import ppo
-    from jaxrl.bench import ppo as bench_ppo
+    from jaxrl.compilation import compile_program
 
+    program = CONTESTANTS[name].program(num_seeds, total_timesteps, quick)
     keys = jax.random.split(jax.random.key(0), num_seeds)
-    if name == "rejax":
-        import jax.numpy as jnp
-        import rejax
-        from gymnax.environments.classic_control import CartPole
-
-        env = bench_ppo.FiveTupleEnv(CartPole())
-        hparams = {
-            **bench_ppo.REJAX_CARTPOLE,
-            "total_timesteps": total_timesteps,
-            "eval_freq": total_timesteps,
-            "skip_initial_evaluation": True,
-        }
-        algo = rejax.PPO.create(env=env, env_params=env.default_params, **hparams)
-        # Training alone, as jaxrl's program: the one evaluation rejax would still make at the
-        # end (128 full episodes) would cost more than the training itself.
-        algo = algo.replace(eval_callback=lambda algo, ts, key: jnp.zeros(()))
-        program = jax.vmap(algo.train)
-        iteration = algo.num_envs * algo.num_steps
-        env_steps = num_seeds * -(-total_timesteps // iteration) * iteration
-    else:
-        env, env_params = envs.make(ENV_ID)
-        config = ppo.default_config(ENV_ID)
-        if name == "jaxrl_rejax_hp":
-            config = bench_ppo.jaxrl_rejax_config(config)
-        config = config.replace(total_timesteps=total_timesteps)
-        if quick:
-            config = harness.quick_ppo_config(config, total_timesteps)
-        program = jax.vmap(ppo.make_train(config, env, env_params))
-        env_steps = num_seeds * config.num_updates * config.batch_size
-    start = time.perf_counter()
-    compiled, _ = harness.compile_for(program, keys, quick=quick)
-    compile_s = time.perf_counter() - start
+    compiled, times = compile_program(program.train, keys, options=program.options)
     run = lambda: compiled(keys)
     harness.time_call(run)
-    return harness.Contestant(name, run, compile_s), compiled, env_steps
+    contestant = harness.Contestant(name, run, times.trace_s + times.compile_s)
+    return contestant, compiled, program.env_steps
 
 
 def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Every contestant at every N, alternating; returns the benchmark's JSON section."""
     notes = []
-    contestants = list(settings.contestants)
-    if "rejax" in contestants and not harness.installed("rejax"):
-        contestants.remove("rejax")
-        notes.append("rejax skipped: not installed (pip install rejax==0.1.3)")
-        log(f"note: seeds: {notes[-1]}")
+    contestants = []
+    for name in settings.contestants:
+        error = harness.import_error(*CONTESTANTS[name].packages)
+        if error is None:
+            contestants.append(name)
+        else:
+            notes.append(f"{name} skipped: {error}")
+            log(f"note: seeds: {notes[-1]}")
     rows = []
     for num_seeds in settings.seeds:
         built = {
@@ -244,9 +316,11 @@ def markdown(section: dict[str, Any]) -> str:
             rows,
         ),
     ]
+    shown = dict.fromkeys(row["contestant"] for row in section["results"])
+    lines.append("Legend: " + "; ".join(f"{n}: {CONTESTANTS[n].description}" for n in shown))
     for num_seeds, pairs in section["ratios"].items():
-        shown = ", ".join(f"{pair} {report.fmt_ratio(value)}" for pair, value in pairs.items())
-        lines.append(f"- {num_seeds} seeds, wall-time ratio: {shown}")
+        text = ", ".join(f"{pair} {report.fmt_ratio(value)}" for pair, value in pairs.items())
+        lines.append(f"- {num_seeds} seeds, wall-time ratio: {text}")
     lines += [f"- note: {note}" for note in section["notes"]]
     return "\n".join(lines)
 

@@ -1,5 +1,5 @@
-"""`jaxrl bench` (jaxrl.bench.cli, `python -m jaxrl.bench`): bad input, the experiments/ entry
-points, and one quick end-to-end run of `all` whose output files are checked."""
+"""`jaxrl bench` (jaxrl.bench.cli, `python -m jaxrl.bench`): bad input, the devices worker's
+entry, and one quick end-to-end run of `all` whose output files are checked."""
 
 import json
 import subprocess
@@ -8,8 +8,8 @@ import sys
 import pytest
 from PIL import Image
 
-from experiments import bench_devices
 from jaxrl.bench import cli, devices
+from jaxrl.bench import envs as bench_envs
 
 
 @pytest.mark.parametrize(
@@ -41,8 +41,8 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert "is a file; name a folder" in capsys.readouterr().err
 
 
-def test_experiments_entry_point_writes_json_table_and_plot(tmp_path, monkeypatch, capsys):
-    """The thin script over the library: its options, the JSON at --out FILE, the plot beside."""
+def test_outputs_of_a_fixed_section(tmp_path, monkeypatch):
+    """The JSON with the command, the machine and the versions; the table; the plot; report.md."""
     rows = [
         {
             "workload": "seeds",
@@ -61,28 +61,32 @@ def test_experiments_entry_point_writes_json_table_and_plot(tmp_path, monkeypatc
         return {"settings": {"in_process": False}, "results": devices.with_scaling(rows)}
 
     monkeypatch.setattr(devices, "run", fake_run)
-    out = tmp_path / "bench_devices.json"
-    assert bench_devices.main(["--devices", "1", "2", "--repeats", "3", "--out", str(out)]) == 0
+    argv = ["devices", "--devices", "1", "2", "--repeats", "3", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
     assert seen == [devices.Settings(devices=(1, 2), repeats=3)]
-    written = json.loads(out.read_text())
-    assert written["benchmark"] == "devices" and written["command"][1:] == [
-        "experiments/bench_devices.py",
-        "--devices",
-        "1",
-        "2",
-        "--repeats",
-        "3",
-        "--out",
-        str(out),
-    ]
+    written = json.loads((tmp_path / "devices.json").read_text())
+    assert written["benchmark"] == "devices" and written["command"] == ["jaxrl", "bench", *argv]
     assert written["hardware"]["cpu"] and written["versions"]["jax"]
     assert [row["speedup"] for row in written["results"]] == [1.0, 2.0]
-    assert "| seeds | 2 | 2.00 | 500 | 2.00x | 100% | 5.0 | 600 |" in capsys.readouterr().out
+    table = (tmp_path / "devices.md").read_text()
+    assert "| seeds | 2 | 2.00 | 500 | 2.00x | 100% | 5.0 | 600 |" in table
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bench_devices.json",
+        "devices.json",
+        "devices.md",
         "devices_scaling.png",
+        "report.md",
     ]
-    assert bench_devices.main(["--devices", "5"]) == 2
+
+
+def test_the_devices_worker_refuses_bad_input_in_one_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxrl.bench.devices", "--worker", "2", "--workloads", "pipe"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "invalid choice: 'pipe'" in done.stderr
 
 
 @pytest.mark.slow  # about a minute on a loaded 2-core machine: four benchmarks, six compiles
@@ -124,15 +128,10 @@ def test_quick_run_of_all_writes_every_file(tmp_path):
     envs = payloads["envs"]
     [row] = envs["results"]
     assert (row["env"], row["num_envs"]) == ("CartPole-v1", 16)
-    # gymnax and gymnasium are test dependencies, so every figure is there.
+    # gymnax and gymnasium are test dependencies, so every figure but the single-env ones is
+    # there (they run only at num_envs = 1).
     assert set(row["figures"]) == {
-        "gymnax_a",
-        "jaxrl_a",
-        "jaxrl_b",
-        "jaxrl_c",
-        "numpy",
-        "jaxrl_gym",
-        "gymnax_gym",
+        name for name, figure in bench_envs.CONTESTANTS.items() if not figure.single_env
     }
     for figure in row["figures"].values():
         assert len(figure["seconds"]) == envs["settings"]["repeats"]
@@ -144,16 +143,18 @@ def test_quick_run_of_all_writes_every_file(tmp_path):
     assert all(value > 0 for value in row["ratios"].values())
 
     ppo = payloads["ppo"]
+    assert set(ppo["runs"]) == {"jaxrl", "jaxrl_stages"}
     [run] = ppo["runs"]["jaxrl"]
     assert run["env_steps"] == 1000 and run["compilation_cache"] is False
-    assert run["jit_to_params_s"] >= run["trace_s"] + run["compile_s"] + run["run_s"] - 1e-6
-    assert run["process_s"] > run["jit_to_params_s"] and run["peak_rss_mib"] > 0
-    curve = run["curve"]
-    assert len(curve["t_s"]) == len(curve["return"]) >= 1
-    assert curve["t_s"] == sorted(curve["t_s"]) and curve["t_s"][-1] == pytest.approx(
-        run["jit_to_params_s"], rel=1e-6
-    )
+    # The README's fast path, timed whole: no stages apart, so no run seconds and no curve.
+    assert run["run_s"] is None and run["curve"]["t_s"] == []
+    assert 0 < run["trace_compile_s"] <= run["call_to_evaluated_s"] < run["process_s"]
+    [stages] = ppo["runs"]["jaxrl_stages"]
+    # The same program, key and options: the same evaluation.
+    assert stages["eval_returns"] == run["eval_returns"]
+    assert stages["curve"]["t_s"][-1] == pytest.approx(stages["call_to_trained_s"], rel=1e-6)
     assert ppo["summary"]["jaxrl"]["seeds_evaluated"] == 1
+    assert ppo["settings"]["solved_return"] == 475.0
 
     [seeds_row] = payloads["seeds"]["results"]
     assert seeds_row["seeds"] == 4 and seeds_row["xla_memory"]["temp_bytes"] > 0

@@ -11,7 +11,7 @@ import pytest
 
 from jaxrl import envs
 from jaxrl.bench import envs as bench_envs
-from jaxrl.bench import report
+from jaxrl.bench import harness, report
 
 
 def test_ratios_on_fixed_figures():
@@ -22,6 +22,8 @@ def test_ratios_on_fixed_figures():
         "jaxrl_c": 8.0,
         "numpy": 1.5,
         "jaxrl_gym": 0.75,
+        "jaxrl_gym_same_step": 0.6,
+        "jaxrl_gym_disabled": 3.0,
         "gymnax_gym": 0.25,
     }
     assert report.ratios(figures, bench_envs.RATIOS) == {
@@ -31,21 +33,79 @@ def test_ratios_on_fixed_figures():
         "jaxrl_b/numpy": 4.0,
         "jaxrl_gym/numpy": 0.5,
         "jaxrl_gym/gymnax_gym": 3.0,
+        "jaxrl_gym_same_step/numpy": pytest.approx(0.4),
+        "jaxrl_gym_same_step/gymnax_gym": pytest.approx(2.4),
+        "jaxrl_gym_disabled/numpy": 2.0,
+        "jaxrl_gym_disabled/gymnax_gym": 12.0,
         "jaxrl_gym_single/gym_single": None,
     }
 
 
 def test_ratios_are_none_where_a_figure_is_missing_or_zero():
     figures = {"jaxrl_a": 3.0, "jaxrl_b": 6.0, "jaxrl_c": 8.0, "numpy": 0.0, "jaxrl_gym": 1.0}
-    assert report.ratios(figures, bench_envs.RATIOS) == {
-        "jaxrl_a/gymnax_a": None,
-        "jaxrl_b/gymnax_a": None,
-        "jaxrl_c/gymnax_a": None,
-        "jaxrl_b/numpy": None,
-        "jaxrl_gym/numpy": None,
-        "jaxrl_gym/gymnax_gym": None,
-        "jaxrl_gym_single/gym_single": None,
+    assert set(report.ratios(figures, bench_envs.RATIOS).values()) == {None}
+
+
+def test_the_figure_table():
+    figures = bench_envs.CONTESTANTS
+    # Every ratio's sides are figures; the adapter is there in each of Gymnasium's modes.
+    assert {name for pair in bench_envs.RATIOS for name in pair} <= set(figures)
+    assert {"jaxrl_gym", "jaxrl_gym_same_step", "jaxrl_gym_disabled"} <= set(figures)
+    python_loops = {name for name, figure in figures.items() if figure.python_loop}
+    assert python_loops == set(figures) - {"gymnax_a", "jaxrl_a", "jaxrl_b", "jaxrl_c"}
+    assert {name for name, f in figures.items() if f.single_env} == {
+        "gym_single",
+        "jaxrl_gym_single",
     }
+    assert "gymnax" in figures["gymnax_a"].packages and "gymnax" in figures["gymnax_gym"].packages
+    assert all("gymnasium" in figures[name].packages for name in python_loops)
+
+
+def test_figures_that_fail_to_import_or_have_no_counterpart_are_left_out_with_a_note(
+    monkeypatch,
+):
+    def import_error(*modules):
+        return (
+            "import gymnax failed (ModuleNotFoundError: No module named 'six')"
+            if ("gymnax" in modules)
+            else None
+        )
+
+    monkeypatch.setattr(harness, "import_error", import_error)
+    # One figure per kind, so that nothing but jaxrl_c compiles.
+    kept = {name: bench_envs.CONTESTANTS[name] for name in ("gymnax_a", "jaxrl_c", "numpy")}
+    monkeypatch.setattr(bench_envs, "CONTESTANTS", kept)
+    settings = bench_envs.Settings(envs=("GridWorld-OpenRoom-v0",), num_envs=(4,), steps=64)
+    notes = []
+    contestants = bench_envs.build_contestants("GridWorld-OpenRoom-v0", 4, settings, notes)
+    assert [c.name for c in contestants] == ["jaxrl_c"]
+    assert notes == [
+        "gymnax_a skipped: import gymnax failed (ModuleNotFoundError: No module named 'six')",
+        "numpy skipped for GridWorld-OpenRoom-v0 at 4 envs: Gymnasium has no GridWorld-OpenRoom-v0",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["jaxrl_gym", "jaxrl_gym_same_step", "jaxrl_gym_disabled"])
+def test_the_adapter_figures_step_through_episode_ends(mode):
+    """Enough steps that CartPoles fall: DISABLED's loop resets them, or its next step raises."""
+    settings = bench_envs.Settings(envs=("CartPole-v1",), steps=64 * 4, python_steps=64 * 4)
+    row = bench_envs.Row(
+        env_id="CartPole-v1",
+        num_envs=4,
+        settings=settings,
+        num_steps=64,
+        python_steps=64,
+        env=None,
+        params=None,
+        key_run=None,
+        key_reset=None,
+        obs=None,
+        state=None,
+        draw=None,
+    )
+    contestant = bench_envs.CONTESTANTS[mode].build(mode, row)
+    assert contestant.name == mode and contestant.compile_s > 0
+    contestant.run()  # 64 random steps: every CartPole falls at least once
 
 
 def test_scan_length_spends_the_budget_within_bounds():
@@ -130,7 +190,6 @@ def test_settings_reject_bad_input_with_the_fix(overrides, message):
 
 
 def test_numpy_contestant_is_gymnasiums_vector_env():
-    pytest.importorskip("gymnasium")
     from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
     from gymnasium.vector import SyncVectorEnv
 
@@ -155,13 +214,12 @@ def test_markdown_and_plot_of_a_fixed_section(tmp_path):
         ],
         "notes": ["numpy skipped for X"],
     }
-    text = bench_envs.markdown(section)
-    # M/s of gymnax_a .. jaxrl_gym_single, then the seven ratios.
-    row = (
-        "| CartPole-v1 | 16 | 64 | 16.0 | - | 48.0 | - | - | - | - | - | - | - | 3.00x | - | - | - "
-        "| - | - |"
-    )
-    assert row in text.splitlines()
-    assert "- note: numpy skipped for X" in text
+    lines = bench_envs.markdown(section).splitlines()
+    # Columns only for the figures that ran; the ratios in a table of their own.
+    assert "| env | num_envs | T | gymnax_a M/s | jaxrl_b M/s |" in lines
+    assert "| CartPole-v1 | 16 | 64 | 16.0 | 48.0 |" in lines
+    assert "| CartPole-v1 | 16 | - | 3.00x | - | - | - | - | - | - | - | - | - |" in lines
+    assert any(line.startswith("Legend: gymnax_a: gymnax") for line in lines)
+    assert "- note: numpy skipped for X" in lines
     [path] = bench_envs.plot(section, tmp_path)
     assert path.name == "envs_throughput.png" and path.stat().st_size > 1000
