@@ -11,5 +11,5 @@ feedback, small enough for a 2-core CPU in minutes and unchanged on a GPU:
 - `ppo`: RLHF-PPO with a per-token KL penalty to the pretrained policy.
 - `dpo`: Direct Preference Optimisation on the same pairs.
 - `evaluation`: gold score, proxy score and KL of a policy, on its own samples.
-- `pipeline`: the `jaxrl rlhf` / `python -m experiments.rlhf` command and `throughput`.
+- `pipeline`: the `jaxrl rlhf` command and `throughput`.
 """

@@ -1,7 +1,7 @@
 """The whole RLHF chapter in one command: pretrain, label, reward model, PPO, DPO, evaluate.
 
-    python -m experiments.rlhf                 # the default run, a few minutes on a 2-core CPU
-    python -m experiments.rlhf --quick         # a small run, well under a minute
+    jaxrl rlhf                 # the default run, a few minutes on a 2-core CPU
+    jaxrl rlhf --quick         # a small run, well under a minute
     jaxrl rlhf --out runs/mine --seed 3
 
 Each stage is one compiled program. The command prints, per stage, its figures and its wall
@@ -543,7 +543,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`jaxrl rlhf` / `python -m experiments.rlhf`: 0 on success, 2 on bad input."""
+    """`jaxrl rlhf`: 0 on success, 2 on bad input."""
     try:
         args = parse_args(argv)
     except SystemExit as exit:  # --help (0) or a malformed flag (2): a status, not an exception
