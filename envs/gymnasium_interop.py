@@ -15,10 +15,22 @@ the fixed cost, so the call has as few arguments and results as it can.
 The time limit is Gymnasium's: `gym.make` adds its TimeLimit wrapper from the spec's
 `max_episode_steps` (the jaxrl env's own limit is lifted so only that wrapper truncates).
 
-Vector env: all envs step in one jitted call of the env's batched path (`step_batch`), with
-Gymnasium's SAME_STEP autoreset: an env whose episode ended returns the next episode's first
-observation, and `infos["final_obs"]` (masked by `infos["_final_obs"]`) holds the observation
-the step produced, as Gymnasium documents for that mode.
+Vector env: all envs step in one jitted call of the env's batched path (`step_batch`), with the
+autoreset mode Gymnasium's vector envs take (`autoreset_mode=`, an `AutoresetMode` or its string
+value, also through `gym.make_vec`), stated in `metadata["autoreset_mode"]` for Gymnasium's
+wrappers to read:
+
+- NEXT_STEP, the default (as in Gymnasium's own vector envs): the step an episode ends returns
+  its last observation with its flags; the env's next step ignores its action and returns the
+  next episode's first observation, with reward 0 and both flags False.
+- SAME_STEP: the step an episode ends returns the next episode's first observation, and
+  `infos["final_obs"]` (masked by `infos["_final_obs"]`) holds the observation the step produced.
+- DISABLED: no autoreset. An env whose episode ended waits for
+  `reset(options={"reset_mask": mask})` (which every mode takes): stepping it before is an error.
+
+Every mode is that one call: `step_batch` draws an ended env's next episode on the step it
+ends, NEXT_STEP holds it back a step by a per-env mask carried on the device, and DISABLED's
+reset of ended envs shows it without a call.
 """
 
 from __future__ import annotations
@@ -258,10 +270,33 @@ def _packer(example: Any, container: Any):
     return pack, unpack
 
 
-class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
-    """`num_envs` jaxrl envs stepped in one jitted call, with SAME_STEP autoreset."""
+def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    """`mode` as an `AutoresetMode`: a member or its value ("NextStep"), as Gymnasium takes it."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    try:
+        return AutoresetMode(mode)
+    except (ValueError, TypeError):
+        valid = ", ".join(
+            f"AutoresetMode.{member.name} ({member.value!r})" for member in AutoresetMode
+        )
+        raise ValueError(f"autoreset_mode={mode!r}: use one of {valid}.") from None
 
-    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+def _where_envs(mask: jax.Array, on_true: Any, on_false: Any) -> Any:
+    """`jnp.where` over matching pytrees of batched arrays; `mask` is `[num_envs]` bool."""
+
+    def where(a, b):
+        return jnp.where(jnp.reshape(mask, mask.shape + (1,) * (a.ndim - 1)), a, b)
+
+    return jax.tree.map(where, on_true, on_false)
+
+
+class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
+    """`num_envs` jaxrl envs stepped in one jitted call, with the Gymnasium autoreset mode asked
+    for (`autoreset_mode`: NEXT_STEP by default, SAME_STEP or DISABLED)."""
+
+    metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(
         self,
@@ -269,12 +304,17 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         num_envs: int = 1,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        *,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **overrides: Any,
     ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: jaxrl envs render 'rgb_array' only.")
         if int(num_envs) < 1:
             raise ValueError(f"num_envs={num_envs}: make at least one env.")
+        self.autoreset_mode = mode = _autoreset_mode(autoreset_mode)
+        # Per instance, as Gymnasium's wrappers read the mode from here.
+        self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         if max_episode_steps is not None:
             overrides["max_steps"] = int(max_episode_steps)
         self._env, self._params = registry.make(env_id, **overrides)
@@ -294,20 +334,32 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
                 f"{env_id}: {obs_dtype} observations; the vector adapter packs 32-bit ones "
                 "(give the env float32 or int32 observations)."
             )
-        obs_size = num * int(np.prod(self.single_observation_space.shape))
+        obs_shape = (num,) + self.single_observation_space.shape
+        obs_size = math.prod(obs_shape)
         # What a step returns lies in one flat float32 array, each part contiguous (so each is a
         # NumPy view on the CPU, no strided copy): [obs | final obs | reward | flags], the flags
         # being terminated then truncated as bytes, four to a word. Each argument and result of
         # a jitted call costs microseconds of dispatch, so up to `PACKED_CARRY_MAX_ENVS` envs
-        # the carry (key and state) rides at the end of the same array, which goes back in as
-        # the step's argument: two arguments and one result where a pytree of state leaves had
-        # twenty. Past that, copying the state into the array costs more than its dispatch
-        # saves, and the carry stays a pytree of device arrays.
+        # the carry (key, state and, for NEXT_STEP, which envs reset on the next step) rides at
+        # the end of the same array, which goes back in as the step's argument: two arguments
+        # and one result where a pytree of state leaves had twenty. Past that, copying the state
+        # into the array costs more than its dispatch saves, and the carry stays a pytree of
+        # device arrays.
         flag_words = -(-2 * num // 4)
-        self._segments = _segments(obs=obs_size, final_obs=obs_size, reward=num, flags=flag_words)
-        header = self._segments["flags"].stop
+        self._segments = segments = _segments(
+            obs=obs_size, final_obs=obs_size, reward=num, flags=flag_words
+        )
+        header = segments["flags"].stop
+        # NEXT_STEP carries its needs-reset mask as a bool per env (stored 0 or 1): reading it
+        # back from the flag bytes costs XLA's CPU backend a slow unpacking loop. None (no
+        # leaf) in the other modes.
+        no_resets = jnp.zeros(num, bool) if mode is AutoresetMode.NEXT_STEP else None
         carry_shape = jax.eval_shape(
-            lambda key: (jax.random.key_data(key), env.reset_batch(key, num, env_params)[1]),
+            lambda key: (
+                jax.random.key_data(key),
+                env.reset_batch(key, num, env_params)[1],
+                no_resets,
+            ),
             jax.random.key(0),
         )
         # float32, the dtype of most observations and state leaves: those go in unconverted.
@@ -334,24 +386,66 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
             return jnp.concatenate(outputs), carry
 
         def carry_of(device):
-            """(key data, state) from what `reset` and `step` return."""
+            """(key data, state, needs-reset mask or None) from what `reset` and `step` return."""
             return unpack_carry(device[header:]) if carry_packed else device[1]
+
+        def observations(device):
+            """The (obs, final obs) parts of what `reset` and `step` return, batch first."""
+            packed = device if carry_packed else device[0]
+            return tuple(
+                jax.lax.bitcast_convert_type(packed[segments[name]], obs_dtype).reshape(obs_shape)
+                for name in ("obs", "final_obs")
+            )
 
         def reset(key_data):
             # Raw key data, not a typed key: a typed key costs Python work on every call.
             key, key_reset = numerics.split(jax.random.wrap_key_data(key_data), 2)
             obs, state = env.reset_batch(key_reset, num, env_params)
             zeros, falses = jnp.zeros(num, jnp.float32), jnp.zeros(num, bool)
-            return pack(obs, obs, zeros, falses, falses, (jax.random.key_data(key), state))
+            carry = (jax.random.key_data(key), state, no_resets)
+            return pack(obs, obs, zeros, falses, falses, carry)
+
+        def reset_masked(device, mask, key_data):
+            """Fresh episodes for the envs in `mask` (`[num_envs]` bool); the others keep theirs.
+
+            `key_data` None continues the carried key stream. Reward and flags are left zero:
+            the host reads them after a step only.
+            """
+            carried_key_data, state, needs_reset = carry_of(device)
+            key_data = carried_key_data if key_data is None else key_data
+            key, key_reset = numerics.split(jax.random.wrap_key_data(key_data), 2)
+            fresh_obs, fresh_state = env.reset_batch(key_reset, num, env_params)
+            obs, final_obs = observations(device)
+            obs, final_obs, state = _where_envs(
+                mask, (fresh_obs, fresh_obs, fresh_state), (obs, final_obs, state)
+            )
+            if needs_reset is not None:
+                needs_reset = needs_reset & ~mask
+            zeros, falses = jnp.zeros(num, jnp.float32), jnp.zeros(num, bool)
+            carry = (jax.random.key_data(key), state, needs_reset)
+            return pack(obs, final_obs, zeros, falses, falses, carry)
 
         def step(device, actions):
-            key_data, state = carry_of(device)
+            key_data, state, needs_reset = carry_of(device)
             key, key_step = numerics.split(jax.random.wrap_key_data(key_data), 2)
-            obs, state, reward, terminated, truncated, info = env.step_batch(
+            obs, next_state, reward, terminated, truncated, info = env.step_batch(
                 key_step, state, actions, env_params
             )
+            # `step_batch` autoresets on the step an episode ends: `obs` and the state are the
+            # next episode's first, `final_observation` the step's own.
             final_obs = info["final_observation"]
-            carry = (jax.random.key_data(key), state)
+            if needs_reset is not None:
+                # An env whose episode ended on the previous step spends this one showing the
+                # first observation of the episode `step_batch` drew then (in the obs part of
+                # the array this step takes back): its action ignored, reward 0, flags False.
+                first_obs, _ = observations(device)
+                obs, final_obs, next_state = _where_envs(
+                    needs_reset, (first_obs, first_obs, state), (obs, final_obs, next_state)
+                )
+                reward = jnp.where(needs_reset, 0.0, reward)
+                terminated, truncated = terminated & ~needs_reset, truncated & ~needs_reset
+                needs_reset = terminated | truncated
+            carry = (jax.random.key_data(key), next_state, needs_reset)
             return pack(obs, final_obs, reward, terminated, truncated, carry)
 
         options = PER_CALL_CPU_OPTIONS if jax.default_backend() == "cpu" else None
@@ -359,6 +453,7 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         self._reset_from_carry = jax.jit(
             lambda device: reset(carry_of(device)[0]), compiler_options=options
         )
+        self._reset_masked = jax.jit(reset_masked, compiler_options=options)
         self._step = jax.jit(step, compiler_options=options)
         self._carry_of = carry_of  # for tests
         self._render = jax.jit(
@@ -366,6 +461,10 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         )
         # What the last reset or step returned: the packed array, or it and the carry.
         self._device = None
+        # The envs whose episode ended on the last step and that no reset or autoreset has
+        # started again: NEXT_STEP's next step autoresets them, DISABLED's refuses to step them
+        # (none in SAME_STEP, which autoresets on the step itself).
+        self._ended = np.zeros(self.num_envs, bool)
 
     def _part(self, fetched: np.ndarray, name: str, dtype: Any) -> np.ndarray:
         """A view of one part of the fetched packed array, in `dtype`, batch axis first."""
@@ -380,20 +479,71 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         """The packed outputs of the last call, as a read-only NumPy view (a CPU buffer's own)."""
         return np.asarray(self._device if self._carry_packed else self._device[0])
 
+    def _reset_mask(self, options: dict | None) -> np.ndarray | None:
+        """`options["reset_mask"]` checked as Gymnasium's vector envs check it, or None."""
+        if options is None or options.get("reset_mask") is None:
+            return None
+        mask = np.asarray(options["reset_mask"])
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"options['reset_mask'] of dtype {mask.dtype} and shape {mask.shape}: "
+                f"give a bool array of shape ({self.num_envs},)."
+            )
+        if not mask.any():
+            raise ValueError("options['reset_mask'] selects no env: set True the envs to reset.")
+        if self._device is None:
+            raise RuntimeError("Call reset() without a reset_mask before a masked reset.")
+        return mask
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        """Starts every env's episode again, or those `options["reset_mask"]` selects.
+
+        Returns observations `[num_envs, *obs_shape]` and an empty info dict: with a mask, the
+        envs it leaves show what they last showed.
+        """
         if isinstance(seed, (list, tuple)):
             seed = seed[0] if seed else None
+        mask = self._reset_mask(options)
         super().reset(seed=seed)
+        key_data = None
         if seed is not None or self._device is None:
             key = jax.random.key(int(self.np_random.integers(2**31 - 1)))
-            self._device = self._reset(jax.random.key_data(key))
-        else:  # continue the key stream the steps carried
-            self._device = self._reset_from_carry(self._device)
-        return np.array(self._part(self._fetch(), "obs", self.single_observation_space.dtype)), {}
+            key_data = jax.random.key_data(key)
+        # DISABLED's reset of ended envs (after every step) needs no call: `step_batch` drew
+        # their next episodes on the step they ended (in the carried state, and their first
+        # observations in the "obs" part).
+        drawn = (
+            self.autoreset_mode is AutoresetMode.DISABLED
+            and key_data is None
+            and mask is not None
+            and not (mask & ~self._ended).any()
+        )
+        if mask is None:
+            self._device = (
+                self._reset(key_data)
+                if key_data is not None
+                else self._reset_from_carry(self._device)  # continue the carried key stream
+            )
+        elif not drawn:
+            self._device = self._reset_masked(self._device, mask, key_data)
+        self._ended = self._ended & ~mask if mask is not None else np.zeros(self.num_envs, bool)
+        fetched = self._fetch()
+        dtype = self.single_observation_space.dtype
+        obs = np.array(self._part(fetched, "obs", dtype))
+        if self._ended.any():
+            # An ended env left out of the mask shows the observation its episode ended on.
+            obs[self._ended] = self._part(fetched, "final_obs", dtype)[self._ended]
+        return obs, {}
 
     def step(self, actions):
         if self._device is None:
             raise RuntimeError("Call reset() before step().")
+        if self.autoreset_mode is AutoresetMode.DISABLED and self._ended.any():
+            ended = np.flatnonzero(self._ended)
+            raise RuntimeError(
+                f"{ended.size} envs ended (env {ended[0]} first) and autoreset_mode is DISABLED: "
+                "reset them first with reset(options={'reset_mask': terminations | truncations})."
+            )
         actions = np.asarray(actions)
         expected = (self.num_envs,) + self.single_action_space.shape
         if actions.shape != expected:
@@ -409,11 +559,16 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         truncations = flags[self.num_envs : 2 * self.num_envs].copy()
         ended = terminations | truncations
         infos = {}
-        if ended.any():
-            final_obs = np.array(self._part(fetched, "final_obs", dtype))
-            infos = {"final_obs": final_obs, "_final_obs": ended}
+        if self.autoreset_mode is AutoresetMode.SAME_STEP:
+            obs = np.array(self._part(fetched, "obs", dtype))
+            if ended.any():
+                final_obs = np.array(self._part(fetched, "final_obs", dtype))
+                infos = {"final_obs": final_obs, "_final_obs": ended}
+        else:  # the step's own observations; the next episode's show on a later step
+            obs = np.array(self._part(fetched, "final_obs", dtype))
+            self._ended = ended
         return (
-            np.array(self._part(fetched, "obs", dtype)),
+            obs,
             np.array(self._part(fetched, "reward", np.float32)),
             terminations,
             truncations,

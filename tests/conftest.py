@@ -1,19 +1,32 @@
-"""Strict numerics for every test: implicit rank promotion ((N,1) + (N,)) is an error.
+"""Every test: strict numerics, XLA's quickest CPU compile, and compiled programs let go between
+modules.
 
-Tests compile at LLVM -O1 (XLA's default is -O2): most tests are bound by compile time, and the
-learning tests ran no slower. On 2 cores, `XLA_FLAGS=--xla_backend_optimization_level=2 pytest
-FILE` against plain `pytest FILE`: `tests/agents/test_ppo_chunks.py` 60 s -> 40 s,
-`tests/agents/test_ppo_defaults.py -k "Acrobot or Pendulum or Catch"` 81 s -> 58 s. Results are
-compared within a test, never against figures from another compile level.
+- Implicit rank promotion ((N,1) + (N,)) is an error.
+- Tests compile as `jaxrl.CompileOptions("fastest")` does (`TEST_XLA_FLAGS`: LLVM at -O1,
+  XLA's loop emitters, element-wise work to YNNPACK): most tests are bound by compile time, and
+  this halves it for a PPO program. Results are compared within a test or against values
+  written under the same flags (the golden PPO runs), never across compile levels. A flag set
+  in `XLA_FLAGS` already is kept.
+- JAX's caches of compiled programs are cleared after each test module, so the suite's memory
+  does not grow with every program it has compiled.
 """
 
 import os
 
-_OPT_FLAG = "--xla_backend_optimization_level"
-if _OPT_FLAG not in os.environ.get("XLA_FLAGS", ""):
-    # Read when JAX's backend starts, so set before any test imports JAX; child processes
-    # (the CLI's tests) inherit it.
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_OPT_FLAG}=1".strip()
+#: XLA flags the tests compile with (`jaxrl.compilation.CPU_FASTEST_COMPILE_OPTIONS` as flags).
+TEST_XLA_FLAGS = {
+    "--xla_backend_optimization_level": "1",
+    "--xla_cpu_use_fusion_emitters": "false",
+    "--xla_cpu_experimental_ynn_fusion_type": (
+        "LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE,LIBRARY_FUSION_TYPE_REDUCE"
+    ),
+}
+# Read when JAX's backend starts, so set before any test imports JAX; child processes (the
+# CLI's tests) inherit them.
+_given = os.environ.get("XLA_FLAGS", "")
+os.environ["XLA_FLAGS"] = " ".join(
+    [_given] + [f"{flag}={value}" for flag, value in TEST_XLA_FLAGS.items() if flag not in _given]
+).strip()
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -24,3 +37,9 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 @pytest.fixture
 def key():
     return jax.random.key(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    yield
+    jax.clear_caches()

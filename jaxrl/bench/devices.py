@@ -30,6 +30,7 @@ from typing import Any
 
 from jaxrl.bench import harness, report
 from jaxrl.cli.parser import ArgumentParser
+from jaxrl.machine import peak_rss_mib
 
 NUM_SEEDS = 8
 DEFAULT_DEVICES = (1, 2, 4, 8)
@@ -226,7 +227,7 @@ def measure(
                 "median_s": median,
                 "env_steps": env_steps,
                 "env_steps_per_s": env_steps / median,
-                "peak_rss_mib": harness.peak_rss_mib(),
+                "peak_rss_mib": peak_rss_mib(),
                 "device_memory": harness.device_memory(),
             }
         )

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.machine import peak_rss_mib
 
 #: jaxrl id -> gymnax id of the same environment.
 GYMNAX_IDS = {
@@ -648,7 +649,7 @@ def bench_row(env_id: str, num_envs: int, settings: Settings, notes: list[str]) 
         "num_steps": num_steps,
         "figures": figures,
         "ratios": report.ratios(steps_per_s, RATIOS),
-        "peak_rss_mib": harness.peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         "device_memory": harness.device_memory(),
     }
 

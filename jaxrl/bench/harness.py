@@ -15,7 +15,6 @@ import importlib
 import importlib.metadata
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -164,24 +163,6 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return numerator / denominator
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident set size in MiB.
-
-    On Linux, `VmHWM` of /proc/self/status: the high-water mark of this process's own memory
-    (`ru_maxrss` would also count a parent's peak, which it keeps across fork and exec).
-    Elsewhere `ru_maxrss` (macOS reports bytes). Either way a high-water mark: in one process it
-    bounds every measurement made so far, not the last one alone.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 2**10  # kB
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 def device_memory() -> dict[str, int] | None:

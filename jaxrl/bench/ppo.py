@@ -56,7 +56,7 @@ from typing import Any
 
 from jaxrl.bench import harness, report
 from jaxrl.cli.parser import ArgumentParser
-from jaxrl.machine import available_cores, cpu_devices_for
+from jaxrl.machine import available_cores, cpu_devices_for, peak_rss_mib
 
 ENV_ID = "CartPole-v1"
 EVAL_EPISODES = 100
@@ -695,7 +695,7 @@ def record_of(
             "env_steps": [steps for _, steps, _ in measured.curve],
             "return": [value for _, _, value in measured.curve],
         },
-        "peak_rss_mib": harness.peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         **measured.facts,
     }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.machine import peak_rss_mib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,7 @@ def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> d
         "settings": dataclasses.asdict(settings),
         "results": results,
         "wall_s": time.perf_counter() - start,
-        "peak_rss_mib": harness.peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         "device_memory": harness.device_memory(),
         "notes": [],
     }

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jaxrl.bench import harness, report
+from jaxrl.machine import peak_rss_mib
 
 ENV_ID = "CartPole-v1"
 DEFAULT_SEEDS = (1, 16, 256, 1024)
@@ -252,7 +253,7 @@ def run(settings: Settings, log: Callable[[str], None] = lambda line: None) -> d
                     "env_steps": env_steps,
                     "env_steps_per_s": env_steps / median,
                     "xla_memory": harness.compiled_memory(compiled),
-                    "peak_rss_mib": harness.peak_rss_mib(),
+                    "peak_rss_mib": peak_rss_mib(),
                     "device_memory": harness.device_memory(),
                 }
             )

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from jaxrl.bench import harness, report
+from jaxrl.machine import peak_rss_mib
 
 
 def test_alternate_takes_turns_in_every_round():
@@ -61,10 +62,10 @@ def test_ratios_name_each_pair_numerator_first():
 
 
 def test_memory_figures():
-    before = harness.peak_rss_mib()
+    before = peak_rss_mib()
     block = bytearray(64 * 2**20)  # touched below, so resident
     block[::4096] = b"x" * len(block[::4096])
-    assert harness.peak_rss_mib() >= before and harness.peak_rss_mib() > 64
+    assert peak_rss_mib() >= before and peak_rss_mib() > 64
     # The CPU backend keeps no device counters.
     assert (harness.device_memory() is None) == (jax.default_backend() == "cpu")
     compiled = jax.jit(lambda x: x * 2.0).lower(jnp.ones(1000, jnp.float32)).compile()

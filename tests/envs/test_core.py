@@ -198,17 +198,20 @@ def test_step_batch_resets_follow_the_initial_state_law(env_id, num_envs, fracti
     """Envs forced to end (all at once, a third, half of a small batch) get initial states
     distributed as reset's, each drawn with its own randomness."""
     env, params = envs.make(env_id)
-    _, state = env.reset_batch(jax.random.key(0), num_envs, params)
     ending = np.arange(num_envs) < int(fraction * num_envs)
-    state = state.replace(time=jnp.where(ending, params.max_steps - 1, 0).astype(jnp.int32))
-    actions = _random_actions(env, params, jax.random.key(1), num_envs)
-    obs, new_state, _, _, truncated, _ = jax.jit(env.step_batch)(
-        jax.random.key(2), state, actions, params
-    )
+
+    @jax.jit
+    def step_some_to_their_end(ending):
+        _, state = env.reset_batch(jax.random.key(0), num_envs, params)
+        state = state.replace(time=jnp.where(ending, params.max_steps - 1, 0).astype(jnp.int32))
+        actions = _random_actions(env, params, jax.random.key(1), num_envs)
+        law_obs, _ = env.reset_batch(jax.random.key(3), 20000, params)
+        return env.step_batch(jax.random.key(2), state, actions, params), law_obs
+
+    (obs, new_state, _, _, truncated, _), law_obs = step_some_to_their_end(ending)
     np.testing.assert_array_equal(truncated, ending)
     assert np.all(np.asarray(new_state.time)[ending] == 0)
     reset_obs = np.asarray(obs)[ending]
-    law_obs, _ = env.reset_batch(jax.random.key(3), 20000, params)
     law_mean, law_std = _reset_moments(law_obs)
     mean, _ = _reset_moments(reset_obs)
     tolerance = 6 * law_std / np.sqrt(len(reset_obs)) + 1e-6

@@ -36,8 +36,16 @@ def test_parallel_tasks_false_keeps_each_kernel_on_one_thread():
         return jnp.tanh(x) * 2.0 + 1.0
 
     x = jnp.ones((1 << 20,))
-    split, _ = compile_program(big, x, options=CompileOptions(parallel_tasks=True))
-    whole, _ = compile_program(big, x, options=CompileOptions(parallel_tasks=False))
+    lowered = jax.jit(big).lower(x)
+    # XLA's own element-wise kernels, whatever the tests' flags hand to YNNPACK.
+    xla_kernels = {
+        "xla_cpu_use_fusion_emitters": True,
+        "xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT",
+    }
+    split, whole = (
+        lowered.compile({**CompileOptions(parallel_tasks=tasks).xla_options(), **xla_kernels})
+        for tasks in (True, False)
+    )
     # XLA marks a kernel it splits across threads with its partition count.
     assert "outer_dimension_partitions" in split.as_text()
     assert "outer_dimension_partitions" not in whole.as_text()

@@ -1,10 +1,10 @@
 """Golden PPO runs: small runs' metrics and final parameters pinned bit for bit.
 
-The values in `ppo_golden.json` were written by this file (`python -m tests.agents.ppo.test_golden
---write`) and pin what PPO computes: a refactor of the learner must reproduce them exactly. XLA's
-CPU code depends on the instruction set (vector widths change the order of float sums), so on a
-CPU of another kind than the one that wrote them (`isa` in the file) the runs are compared to
-float rounding instead, and the failure message says which comparison failed.
+The values in `ppo_golden.json` pin what PPO computes (under the tests' XLA flags,
+`tests/conftest.py`): a refactor of the learner must reproduce them exactly. XLA's CPU code
+depends on the instruction set (vector widths change the order of float sums), so on a CPU of
+another kind than the one that wrote them (`isa` in the file) the runs are compared to float
+rounding instead, and the failure message says which comparison failed.
 
 Regenerate only for an intended change of results, and say so in the changelog.
 """
@@ -127,6 +127,7 @@ def write_golden() -> None:
     payload = {
         "isa": _isa(),
         "jax": jax.__version__,
+        "written_by": "python -m tests.agents.ppo.test_golden --write",
         "runs": {name: _fingerprint(run()) for name, run in sorted(RUNS.items())},
     }
     GOLDEN_FILE.write_text(json.dumps(payload, indent=1) + "\n")
