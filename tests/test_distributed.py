@@ -31,6 +31,9 @@ from jaxrl.agents.ppo import train as ppo_train
 from jaxrl.agents.ppo.networks import make_agent
 from jaxrl.normalization import RunningStats
 
+# Subprocesses of 8 devices and of two joined hosts, each compiling its programs.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 NUM_DEVICES = 8
 # Fast, unoptimised compiles: these programs are compared, not timed.

@@ -10,6 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Every cell of the tour, in a fresh process.
+pytestmark = pytest.mark.slow
+
 TOUR = Path(__file__).resolve().parents[1] / "experiments" / "tour.py"
 
 

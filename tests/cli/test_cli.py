@@ -110,6 +110,7 @@ def test_eval_and_render_read_the_run(trained_run, cli_env, tmp_path):
         assert image.size[0] > 50
 
 
+@pytest.mark.slow  # three training processes
 def test_ctrl_c_keeps_the_data_and_resume_equals_an_uninterrupted_run(cli_env, tmp_path):
     # Long enough (1200 one-update chunks) that SIGINT lands mid-run on any machine.
     args = ["CartPole-v1", "--seeds", "2", "--total-timesteps", str(1200 * 64), *TINY,

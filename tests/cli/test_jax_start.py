@@ -187,6 +187,7 @@ def _read(run: Path) -> tuple[list[float], dict, dict]:
     return returns, last, params
 
 
+@pytest.mark.slow  # two processes joined by jax.distributed
 def test_two_processes_sweep_as_one(one_process_sweep, cli_env, tmp_path):
     """The README's two-host sweep on localhost: 2 processes of one forced CPU device each, so
     each process holds one of the one-process sweep's 2 devices and its 2 runs."""

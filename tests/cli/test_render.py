@@ -8,6 +8,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 from PIL import Image
 
 from jaxrl import envs
@@ -47,6 +48,7 @@ def test_frames_drawn_in_chunks_equal_one_call():
     np.testing.assert_array_equal(chunked, whole)
 
 
+@pytest.mark.slow  # a 500-frame render in a fresh process
 def test_a_500_frame_gif_takes_under_1_gib(tmp_path):
     gif = tmp_path / "acrobot.gif"
     # Random actions never swing Acrobot up: 499 steps, the reset state and each step's state.

@@ -24,15 +24,21 @@ def _random_actions(env, params, key, num):
 
 
 def _warm_batch(env, params, num_envs, num_steps=7, seed=0):
-    """A batch of envs a few random steps into their episodes (so their states differ)."""
-    key = jax.random.key(seed)
-    _, state = env.reset_batch(key, num_envs, params)
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
-    for t in range(num_steps):
-        key_step, key_action = jax.random.split(jax.random.fold_in(key, t))
-        actions = _random_actions(env, params, key_action, num_envs)
-        _, state, *_ = step(jax.random.split(key_step, num_envs), state, actions, params)
-    return state
+    """A batch of envs a few random steps into their episodes (so their states differ), in one
+    compiled program (op by op, each primitive would compile on its own)."""
+
+    @jax.jit
+    def warm(key):
+        step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+        def one_step(t, state):
+            key_step, key_action = jax.random.split(jax.random.fold_in(key, t))
+            actions = _random_actions(env, params, key_action, num_envs)
+            return step(jax.random.split(key_step, num_envs), state, actions, params)[1]
+
+        return jax.lax.fori_loop(0, num_steps, one_step, env.reset_batch(key, num_envs, params)[1])
+
+    return warm(jax.random.key(seed))
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -119,9 +125,10 @@ def test_vmap_over_params(env_id):
     out = jax.jit(jax.vmap(env.step, in_axes=(0, 0, 0, in_axes)))(
         keys, state, actions, batched_params
     )
+    step = jax.jit(env.step)
     for i in range(3):
         single_params = params.replace(**{name: values[i]})
-        single = env.step(keys[i], _at(state, i), actions[i], single_params)
+        single = step(keys[i], _at(state, i), actions[i], single_params)
         chex.assert_trees_all_close(_at(out, i), single, rtol=1e-5, atol=1e-6)
 
 

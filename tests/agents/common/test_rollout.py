@@ -82,9 +82,9 @@ def test_a_rollout_is_a_loop_of_batched_steps_with_the_same_noise(env_id):
     assert rollout.obs.shape == (NUM_STEPS, NUM_ENVS) + start.obs.shape[1:]
     assert rollout.action.dtype == jnp.int32 and set(rollout.extras) == {"logit"}
     step = jax.jit(lambda k, s, a, pool: env.step_batch(k, s, a, params, reset_pool=pool))
-    envs_ = start
+    envs_, act_jit = start, jax.jit(act)
     for t in range(NUM_STEPS):
-        action, extras = act(envs_.obs, noise.action_noise[t])
+        action, extras = act_jit(envs_.obs, noise.action_noise[t])
         pool = jax.tree.map(lambda leaf, t=t: leaf[t], noise.reset_pools)
         obs, state, reward, terminated, truncated, info = step(
             noise.env_keys[t], envs_.state, action, pool
