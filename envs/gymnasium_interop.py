@@ -57,8 +57,8 @@ NAMESPACE = "jaxrl"
 #: 4096 envs on a 2-core VM; `jaxrl bench envs` gives the adapter's speed).
 PER_CALL_CPU_OPTIONS = {"xla_disable_hlo_passes": "cpu-parallel-task-assigner"}
 #: Up to this many envs the vector adapter's key and state travel inside its one packed result
-#: (dispatch dominates); past it they stay separate device arrays (copying them dominates: see
-#: the README's env benchmark).
+#: (dispatch dominates); past it they stay separate device arrays (copying them dominates:
+#: docs/performance.md).
 PACKED_CARRY_MAX_ENVS = 16384
 
 

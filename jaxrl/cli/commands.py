@@ -109,7 +109,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> N
     )
     parser.add_argument("--config", type=Path, default=None, help="JSON/TOML of PPOConfig fields")
     parser.add_argument("--total-timesteps", type=int, default=None, help="env steps per run")
-    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the run's seed: every run's key is split from it (default 0)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/...)")
     parser.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     parser.add_argument("--resume", type=Path, default=None, metavar="RUN", help="continue RUN")
@@ -123,7 +128,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> N
         help="updates between checkpoints (default: every chunk)",
     )
     parser.add_argument(
-        "--eval-episodes", type=int, default=eval_episodes, help="final evaluation episodes per run"
+        "--eval-episodes",
+        type=int,
+        default=None,
+        help=f"final evaluation episodes per run (default {eval_episodes})",
     )
     parser.add_argument("--no-progress", action="store_true", help="no live progress bar")
     parser.add_argument(
@@ -149,7 +157,8 @@ def _add_jax_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-compile-cache",
         action="store_true",
-        help="skip JAX's persistent compilation cache ($JAXRL_CACHE_DIR or ~/.cache/jaxrl)",
+        help="skip JAX's persistent compilation cache ($JAXRL_CACHE_DIR, else "
+        "$XDG_CACHE_HOME/jaxrl/xla or ~/.cache/jaxrl/xla)",
     )
 
 
@@ -274,11 +283,11 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
         env_overrides=env_overrides,
         config=config,
         seeds=seeds,
-        seed=args.seed,
+        seed=0 if args.seed is None else args.seed,
         sweep=swept,
         chunk_updates=args.chunk_updates,
         checkpoint_every=args.checkpoint_every,
-        eval_episodes=args.eval_episodes,
+        eval_episodes=(20 if sweep else 100) if args.eval_episodes is None else args.eval_episodes,
     )
 
 
@@ -305,6 +314,8 @@ def resolve_run(args: argparse.Namespace, sweep: bool) -> tuple[RunSpec, Path, b
                 ("--config", args.config),
                 ("--total-timesteps", args.total_timesteps),
                 ("--seeds", args.seeds),
+                ("--seed", args.seed is not None),
+                ("--eval-episodes", args.eval_episodes is not None),
                 ("--out", args.out),
                 ("--overwrite", args.overwrite),
                 ("--chunk-updates", args.chunk_updates),
@@ -396,9 +407,11 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
     try:
         runner, state, compile_s, interrupted = driver.train(runner, state)
     except KeyboardInterrupt:
+        command = "sweep" if sweep else "train"
+        again = f"--resume {out}" if resuming else f"--out {out} --overwrite"
         print(
-            "\ninterrupted while compiling; nothing to keep. Start again with "
-            f"--out {out} --overwrite."
+            "\ninterrupted while compiling; nothing new to keep. Start again with "
+            f"`jaxrl {command} {again}`."
         )
         return INTERRUPTED
     train_s = time.perf_counter() - loop_start - compile_s

@@ -493,6 +493,7 @@ def throughput(quick: bool = True) -> dict[str, float]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     parser.add_argument("--quick", action="store_true", help="a small run of every stage")
     parser.add_argument("--pretrain-steps", type=int, help="language-model Adam steps")
@@ -557,6 +558,13 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("runs") / f"rlhf-{stamp}"
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} is a file; give a directory.", file=sys.stderr)
+        return 2
+    if out.is_dir() and (out / "config.json").exists() and not args.overwrite:
+        print(
+            f"error: --out {out} already holds a run; add --overwrite to replace it, or choose "
+            "another --out.",
+            file=sys.stderr,
+        )
         return 2
     run_pipeline(config, out)
     return 0

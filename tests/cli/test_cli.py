@@ -223,6 +223,10 @@ def test_an_existing_run_folder_is_refused_and_left_untouched(trained_run, capsy
 def test_resume_refuses_new_settings_and_damaged_checkpoints(trained_run, tmp_path, capsys):
     assert main(["train", "--resume", str(trained_run), "--set", "num_envs=8"]) == 2
     assert "drop --set" in capsys.readouterr().err
+    # Settings that would silently not apply to a resumed run are refused too.
+    for flag, value in (("--seed", "3"), ("--eval-episodes", "5")):
+        assert main(["train", "--resume", str(trained_run), flag, value]) == 2
+        assert f"drop {flag}" in capsys.readouterr().err
 
     damaged = tmp_path / "damaged"
     damaged.mkdir()

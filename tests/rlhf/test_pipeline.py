@@ -44,6 +44,16 @@ def test_out_that_is_a_file_is_rejected(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
 
 
+def test_an_existing_run_is_kept_unless_overwrite(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    assert pipeline.main(["--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run; add --overwrite" in err and err.count("\n") == 1
+    assert (run / "config.json").read_text() == "{}"
+
+
 def test_flags_reach_the_config():
     args = pipeline.parse_args(
         ["--quick", "--seed", "4", "--ppo-iterations", "7", "--kl-target", "3", "--layers", "1"]
