@@ -326,16 +326,9 @@ def update_step(
             rewards, ends, discounted_return, learner.return_stats, hyperparams.gamma, axis_name
         )
         learner = learner.replace(return_stats=return_stats)
-    values = rollout.extras["value"]
-    advantages, targets = compute_gae(
-        rewards,
-        values,
-        next_values,
-        rollout.terminated,
-        rollout.truncated,
-        hyperparams.gamma,
-        hyperparams.gae_lambda,
-    )
+    values, gamma, gae_lambda = rollout.extras["value"], hyperparams.gamma, hyperparams.gae_lambda
+    ends = (rollout.terminated, rollout.truncated)
+    advantages, targets = compute_gae(rewards, values, next_values, *ends, gamma, gae_lambda)
     batch = {
         "obs": normalize(rollout.obs),
         "action": rollout.action,
@@ -372,10 +365,7 @@ def update_step(
     num_shards = 1 if axis_name is None else jax.lax.axis_size(axis_name)
     metrics = {
         **episode_metrics(rollout, axis_name),
-        **{
-            name: jnp.mean(value)
-            for name, value in vars(xla_cpu.unpack_fields(LossInfo, infos)).items()
-        },
+        **jax.tree.map(jnp.mean, vars(xla_cpu.unpack_fields(LossInfo, infos))),
         "explained_variance": explained_variance(values, targets, axis_name),
         "learning_rate": learning_rate_at(config, hyperparams, learner.update_index - 1),
         "env_steps": (learner.update_index * config.batch_size * num_shards).astype(jnp.float32),
