@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from jaxrl.agents.common.grid import grid_points, hyperparams_grid, sweepable
+from jaxrl.agents.common.grid import checked_points, grid_points, hyperparams_grid
 from jaxrl.agents.ppo.config import PPOConfig
 from jaxrl.cli.options import UsageError
 
@@ -147,22 +147,12 @@ class RunSpec:
 
 
 def check_sweep(config: PPOConfig, sweep: dict[str, list[float]]) -> None:
-    """UsageError unless every name is sweepable and every grid point a valid config.
-
-    Plain Python (no JAX): a sweep is checked before JAX starts.
-    """
-    names = sweepable(config)
-    for name in sweep:
-        if name not in names:
-            raise UsageError(
-                f"--set {name}=...: {name} cannot be swept in one program; sweep one of "
-                f"{', '.join(names)}."
-            )
+    """UsageError unless every name is sweepable and every grid point a valid config; plain
+    Python (no JAX), so a sweep is checked before JAX starts."""
     try:
-        for point in grid_points(**sweep):
-            config.replace(**point)
+        checked_points(config, **sweep)
     except ValueError as error:
-        raise UsageError(str(error)) from None
+        raise UsageError(f"--set: {error}") from None
 
 
 def default_chunk_updates(num_updates: int) -> int:

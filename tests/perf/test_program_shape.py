@@ -11,7 +11,7 @@ from jaxrl._xla_cpu import batched_from_start
 from jaxrl.agents import ppo
 from jaxrl.agents.ppo import train as ppo_train
 from jaxrl.agents.ppo.networks import make_agent
-from tests.agents.ppo.test_train import TINY
+from tests.agents.ppo.conftest import TINY
 
 
 @pytest.fixture(scope="module")

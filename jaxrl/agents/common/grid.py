@@ -55,6 +55,15 @@ def hyperparams_grid(config: Any, **values: Sequence[Any]) -> tuple[Any, list[di
         ValueError: a name is not a traceable setting (static ones fix the program's shapes and
             need a program each), or a value is out of range (the config's own message).
     """
+    points = checked_points(config, **values)
+    stacked = [config.replace(**point).hyperparams for point in points]
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *stacked), points
+
+
+def checked_points(config: Any, **values: Sequence[Any]) -> list[dict[str, Any]]:
+    """`grid_points(**values)` once every name is one of `config`'s traceable settings and every
+    point a valid config; plain Python (no JAX), so a command line can check a sweep before JAX
+    starts. Raises the ValueErrors `hyperparams_grid` documents."""
     names = sweepable(config)
     for name in values:
         if name not in names:
@@ -63,5 +72,6 @@ def hyperparams_grid(config: Any, **values: Sequence[Any]) -> tuple[Any, list[di
                 f"sweepable: {', '.join(names)}."
             )
     points = grid_points(**values)
-    stacked = [config.replace(**point).hyperparams for point in points]
-    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *stacked), points
+    for point in points:
+        config.replace(**point)
+    return points

@@ -8,18 +8,7 @@ import pytest
 from jaxrl import envs
 from jaxrl.agents import ppo
 from jaxrl.agents.ppo.networks import make_agent
-from tests.agents.ppo.test_train import TINY
-
-
-@pytest.fixture(scope="module")
-def cartpole():
-    return envs.make("CartPole-v1")
-
-
-@pytest.fixture(scope="module")
-def tiny_train(cartpole):
-    env, params = cartpole
-    return jax.jit(ppo.make_train(TINY, env, params))
+from tests.agents.ppo.conftest import TINY
 
 
 def _bits(agent):

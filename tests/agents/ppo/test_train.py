@@ -8,26 +8,7 @@ import pytest
 
 from jaxrl import envs
 from jaxrl.agents import ppo
-
-TINY = ppo.PPOConfig(
-    total_timesteps=4 * 16 * 3,
-    num_envs=4,
-    num_steps=16,
-    update_epochs=2,
-    num_minibatches=2,
-    hidden_sizes=(16, 16),
-)
-
-
-@pytest.fixture(scope="module")
-def cartpole():
-    return envs.make("CartPole-v1")
-
-
-@pytest.fixture(scope="module")
-def tiny_train(cartpole):
-    env, params = cartpole
-    return jax.jit(ppo.make_train(TINY, env, params))
+from tests.agents.ppo.conftest import TINY
 
 
 def _at(tree, i):
