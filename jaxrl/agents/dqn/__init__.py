@@ -13,10 +13,12 @@ replay buffer on the device, fused into one compiled program.
 from jaxrl.agents.common.grid import hyperparams_grid
 from jaxrl.agents.dqn.config import DQNConfig, DQNHyperparams, compile_options
 from jaxrl.agents.dqn.defaults import default_config
+from jaxrl.agents.dqn.defaults import tuned_env_ids as tuned_env_ids  # `jaxrl list` reads it
 from jaxrl.agents.dqn.train import (
     TrainResult,
     make_evaluate,
     make_init,
+    make_policy,
     make_run_updates,
     make_train,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "hyperparams_grid",
     "make_evaluate",
     "make_init",
+    "make_policy",
     "make_run_updates",
     "make_train",
 ]

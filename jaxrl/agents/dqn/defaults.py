@@ -25,3 +25,8 @@ _CONFIGS: dict[str, DQNConfig] = {
 def default_config(env_id: str) -> DQNConfig:
     """The tuned config for `env_id`; for any other env a generic default."""
     return _CONFIGS.get(env_id, DQNConfig())
+
+
+def tuned_env_ids() -> list[str]:
+    """The ids with a tuned config, sorted."""
+    return sorted(_CONFIGS)

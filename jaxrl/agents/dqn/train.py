@@ -25,6 +25,7 @@ from flax import struct
 
 from jaxrl import _xla_cpu as xla_cpu
 from jaxrl.agents.common.evaluation import check_num_episodes, episode_metrics, play_episodes
+from jaxrl.agents.common.policy import Policy
 from jaxrl.agents.common.replay import (
     STEP_FIELDS,
     Replay,
@@ -425,3 +426,29 @@ def make_evaluate(
         return play_episodes(act, env, env_params, num_episodes, key)
 
     return evaluate
+
+
+def make_policy(
+    config: DQNConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    *,
+    deterministic: bool = True,
+) -> Policy:
+    """The policy of a run's training state (`RunnerState.learner`): greedy in its Q-values,
+    or epsilon-greedy at the run's final epsilon (`epsilon_end`) when not deterministic."""
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+    num_actions = agent.network.num_actions
+
+    def params(learner) -> dict[str, Any]:
+        return {"params": agent.unravel(learner.params)}
+
+    def act(params: dict[str, Any], obs: jax.Array, key: jax.Array) -> jax.Array:
+        q_values = agent.network.apply(params["params"], obs.astype(jnp.float32))
+        if deterministic:
+            return jnp.argmax(q_values, axis=-1).astype(jnp.int32)
+        uniforms = jax.random.uniform(key, (q_values.shape[0], 2 + num_actions))
+        return epsilon_greedy(q_values, uniforms, jnp.float32(config.epsilon_end))
+
+    return Policy(params=params, act=act)

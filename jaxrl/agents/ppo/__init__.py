@@ -12,7 +12,8 @@
 from jaxrl.agents.common.grid import hyperparams_grid
 from jaxrl.agents.ppo.config import PPOConfig, PPOHyperparams, compile_options
 from jaxrl.agents.ppo.defaults import default_config
-from jaxrl.agents.ppo.evaluate import make_evaluate
+from jaxrl.agents.ppo.defaults import tuned_env_ids as tuned_env_ids  # `jaxrl list` reads it
+from jaxrl.agents.ppo.evaluate import make_evaluate, make_policy
 from jaxrl.agents.ppo.losses import ppo_loss
 from jaxrl.agents.ppo.train import TrainResult, make_init, make_run_updates, make_train
 
@@ -25,6 +26,7 @@ __all__ = [
     "hyperparams_grid",
     "make_evaluate",
     "make_init",
+    "make_policy",
     "make_run_updates",
     "make_train",
     "ppo_loss",

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl.agents.common.evaluation import check_num_episodes, play_episodes
+from jaxrl.agents.common.policy import Policy
 from jaxrl.agents.ppo.config import PPOConfig
 from jaxrl.agents.ppo.networks import ActorCritic, make_agent
 from jaxrl.envs.core import Environment, EnvParams
@@ -63,3 +64,26 @@ def observation_normalizer(
     if config.normalize_observations:
         return obs_stats.normalize
     return lambda obs: obs.astype(jnp.float32)
+
+
+def make_policy(
+    config: PPOConfig,
+    env: Environment,
+    env_params: EnvParams | None = None,
+    *,
+    deterministic: bool = True,
+) -> Policy:
+    """The policy of a run's training state (`RunnerState.learner`): its parameters and
+    observation statistics; the mode of the action distribution, or a sample of it."""
+    env_params = env.default_params if env_params is None else env_params
+    agent = make_agent(config, env, env_params)
+
+    def params(learner) -> dict[str, Any]:
+        return {"params": agent.unravel(learner.params), "obs_stats": learner.obs_stats}
+
+    def act(params: dict[str, Any], obs: jax.Array, key: jax.Array) -> jax.Array:
+        normalize = observation_normalizer(config, params["obs_stats"])
+        policy = agent.network.apply(params["params"], normalize(obs), method=ActorCritic.policy)
+        return policy.mode() if deterministic else policy.sample(key)
+
+    return Policy(params=params, act=act)

@@ -1,0 +1,30 @@
+"""Tuned SAC configs per env: `default_config(env_id)`."""
+
+from __future__ import annotations
+
+from jaxrl.agents.sac.config import SACConfig
+
+_CONFIGS: dict[str, SACConfig] = {
+    "Pendulum-v1": SACConfig(
+        total_timesteps=10_000,
+        num_envs=4,
+        num_steps=4,
+        buffer_size=10_000,
+        batch_size=256,
+        hidden_sizes=(64, 64),
+        learning_starts=1_000,
+        actor_learning_rate=1e-3,
+        critic_learning_rate=1e-3,
+        alpha_learning_rate=1e-3,
+    ),
+}
+
+
+def default_config(env_id: str) -> SACConfig:
+    """The tuned config for `env_id`; for any other env a generic default."""
+    return _CONFIGS.get(env_id, SACConfig())
+
+
+def tuned_env_ids() -> list[str]:
+    """The ids with a tuned config, sorted."""
+    return sorted(_CONFIGS)
