@@ -39,9 +39,10 @@ PLATFORMS = ("cpu", "gpu", "tpu", "auto")
 def add_train(sub) -> None:
     parser = sub.add_parser(
         "train",
-        help="train PPO on an env, several seeds in one compiled program",
-        description="Train PPO on ENV_ID (its tuned config from `jaxrl list`), every seed in one "
-        "compiled program, with live progress; writes a run folder.",
+        help="train a learner on an env, several seeds in one compiled program",
+        description="Train a learner (--algo, PPO by default) on ENV_ID with its tuned config "
+        "(`jaxrl list`), every seed in one compiled program, with live progress; writes a run "
+        "folder.",
     )
     parser.add_argument("env_id", nargs="?", help="a registered env id (see `jaxrl list`)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds in parallel (default 8)")
@@ -54,8 +55,9 @@ def add_sweep(sub) -> None:
         "sweep",
         help="sweep numeric hyperparameters x seeds in one compiled program",
         description="Every grid point x every seed in one compiled program: --set NAME=V1,V2,... "
-        "for learning_rate, gamma, gae_lambda, clip_eps, ent_coef, vf_coef or max_grad_norm "
-        "(repeat for a grid); a single value sets any PPOConfig field.",
+        "for a numeric hyperparameter of the learner (PPO: learning_rate, gamma, gae_lambda, "
+        "clip_eps, ent_coef, vf_coef, max_grad_norm; repeat for a grid); a single value sets any "
+        "config field.",
     )
     parser.add_argument("env_id", nargs="?", help="a registered env id (see `jaxrl list`)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per point (default 4)")
@@ -92,22 +94,35 @@ def add_render(sub) -> None:
 
 
 def add_list(sub) -> None:
-    parser = sub.add_parser("list", help="registered envs and their tuned PPO configs")
+    from jaxrl.agents import ALGORITHMS
+
+    parser = sub.add_parser("list", help="registered envs and the learners tuned for them")
     parser.add_argument("env_id", nargs="?", help="show one env's params and full config")
+    parser.add_argument(
+        "--algo", choices=ALGORITHMS, default=None, help="whose config to show (default ppo)"
+    )
     parser.set_defaults(handler=run_list)
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser, eval_episodes: int) -> None:
+    from jaxrl.agents import ALGORITHMS
+
+    parser.add_argument(
+        "--algo",
+        choices=ALGORITHMS,
+        default=None,
+        help="the learner (default ppo)",
+    )
     parser.add_argument(
         "--set",
         dest="settings",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a PPOConfig field (e.g. learning_rate=1e-3, hidden_sizes=64,64) or an env param "
+        help="a config field (e.g. learning_rate=1e-3, hidden_sizes=64,64) or an env param "
         "(env.gravity=9.0); repeatable",
     )
-    parser.add_argument("--config", type=Path, default=None, help="JSON/TOML of PPOConfig fields")
+    parser.add_argument("--config", type=Path, default=None, help="JSON/TOML of config fields")
     parser.add_argument("--total-timesteps", type=int, default=None, help="env steps per run")
     parser.add_argument(
         "--seed",
@@ -255,17 +270,18 @@ def compilation_cache_dir() -> Path:
 
 def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
     """The RunSpec a train or sweep command line asks for; UsageError on any bad input."""
-    from jaxrl.agents import ppo
+    from jaxrl.agents import learner
 
     if args.env_id is None:
         raise UsageError(
             "give an env id, e.g. `jaxrl train CartPole-v1` (`jaxrl list` shows them)."
         )
     check_env_id(args.env_id)
-    config = ppo.default_config(args.env_id)
+    algo = args.algo or "ppo"
+    config = learner(algo).default_config(args.env_id)
     env_overrides: dict[str, Any] = {}
     if args.config is not None:
-        fields, env_overrides = options.load_config_file(args.config)
+        fields, env_overrides = options.load_config_file(args.config, type(config))
         try:
             config = config.replace(**fields)
         except ValueError as error:
@@ -273,7 +289,7 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
     settings = options.split_settings(args.settings)
     swept = None
     if sweep:
-        settings, swept = options.parse_sweep(settings)
+        settings, swept = options.parse_sweep(settings, config)
     if args.total_timesteps is not None:
         settings["total_timesteps"] = str(args.total_timesteps)
     config, env_overrides = options.apply_settings(config, env_overrides, settings)
@@ -288,6 +304,7 @@ def build_spec(args: argparse.Namespace, sweep: bool) -> RunSpec:
         chunk_updates=args.chunk_updates,
         checkpoint_every=args.checkpoint_every,
         eval_episodes=(20 if sweep else 100) if args.eval_episodes is None else args.eval_episodes,
+        algo=algo,
     )
 
 
@@ -313,6 +330,7 @@ def resolve_run(args: argparse.Namespace, sweep: bool) -> tuple[RunSpec, Path, b
                 ("--set", args.settings),
                 ("--config", args.config),
                 ("--total-timesteps", args.total_timesteps),
+                ("--algo", args.algo),
                 ("--seeds", args.seeds),
                 ("--seed", args.seed is not None),
                 ("--eval-episodes", args.eval_episodes is not None),
@@ -395,7 +413,7 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
         f"{len(spec.points)} points x {spec.seeds} seeds" if spec.sweep else f"{spec.seeds} seeds"
     )
     print(
-        f"PPO on {spec.env_id}: {what} x {config.total_timesteps:,} env steps "
+        f"{spec.algo.upper()} on {spec.env_id}: {what} x {config.total_timesteps:,} env steps "
         f"({config.num_updates} updates of {config.num_envs} envs x {config.num_steps} steps) on "
         f"{driver.mesh.size} {jax.devices()[0].platform} device(s)"
         + (f", resuming at update {state.update}" if resuming else "")
@@ -422,7 +440,7 @@ def _train_or_sweep(args: argparse.Namespace, sweep: bool) -> int:
             f"`jaxrl {'sweep' if sweep else 'train'} --resume {out}`."
         )
         return INTERRUPTED
-    steps = (state.update - start_update) * config.batch_size * spec.num_runs
+    steps = (state.update - start_update) * config.rollout_size * spec.num_runs
     print(
         f"compile {compile_s:.1f} s, train {train_s:.1f} s "
         f"({steps / max(train_s, 1e-9):,.0f} env steps/s over {spec.num_runs} runs)"
@@ -528,22 +546,20 @@ def run_eval(args: argparse.Namespace) -> int:
     import jax
     import numpy as np
 
-    from jaxrl.agents import ppo
+    from jaxrl.agents.common.policy import play_policy
 
     driver, runner, metadata = load_run(args.run)
     spec = driver.spec
-    evaluate = ppo.make_evaluate(
-        spec.config,
-        driver.env,
-        driver.env_params,
-        num_episodes=args.episodes,
-        deterministic=not args.stochastic,
+    policy = driver.learner.make_policy(
+        spec.config, driver.env, driver.env_params, deterministic=not args.stochastic
     )
-    unravel = driver.agent.unravel
-    program = jax.jit(jax.vmap(lambda flat, key, stats: evaluate(unravel(flat), key, stats)))
+
+    def evaluate_run(learner, key):
+        params = policy.params(learner)
+        return play_policy(policy, params, driver.env, driver.env_params, args.episodes, key)
+
     keys = jax.random.split(jax.random.key(args.seed), spec.num_runs)
-    learner = runner.learner
-    returns = np.asarray(program(learner.params, keys, learner.obs_stats)).mean(axis=1)
+    returns = np.asarray(jax.jit(jax.vmap(evaluate_run))(runner.learner, keys)).mean(axis=1)
     mode = "sampled" if args.stochastic else "greedy"
     print(
         f"{spec.env_id}, {args.run} at update {metadata['update']} of {spec.config.num_updates}: "
@@ -612,7 +628,7 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from jaxrl import envs
-    from jaxrl.agents import ppo
+    from jaxrl.agents import ALGORITHMS, learner
     from jaxrl.envs import spaces
 
     console = Console()
@@ -623,8 +639,14 @@ def run_list(args: argparse.Namespace) -> int:
             env, env_params = envs.make(args.env_id)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        config = ppo.default_config(args.env_id)
-        table = Table("PPOConfig field", "default", title=f"{args.env_id}: tuned PPO config")
+        algo = args.algo or "ppo"
+        config = learner(algo).default_config(args.env_id)
+        tuned = "tuned" if args.env_id in learner(algo).tuned_env_ids() else "generic"
+        table = Table(
+            f"{type(config).__name__} field",
+            "default",
+            title=f"{args.env_id}: {tuned} {algo.upper()} config",
+        )
         for field in dataclasses.fields(config):
             table.add_row(field.name, repr(getattr(config, field.name)))
         console.print(table)
@@ -635,19 +657,18 @@ def run_list(args: argparse.Namespace) -> int:
             params.add_row(field.name, f"array{list(shape)}" if shape else repr(_scalar(value)))
         console.print(params)
         return 0
+    tuned = {algo: set(learner(algo).tuned_env_ids()) for algo in ALGORITHMS}
     table = Table(
         "env id",
         "observation",
         "actions",
         "max steps",
-        "PPO steps",
-        "envs x steps",
         "solved at",
-        title="jaxrl environments (`jaxrl list ENV_ID` for details)",
+        "tuned defaults (--algo)",
+        title="jaxrl environments (`jaxrl list ENV_ID [--algo NAME]` for a config)",
     )
     for env_id in envs.registered():
         env, env_params = envs.make(env_id)
-        config = ppo.default_config(env_id)
         obs_space = env.observation_space(env_params)
         action_space = env.action_space(env_params)
         if isinstance(action_space, spaces.Discrete):
@@ -660,9 +681,8 @@ def run_list(args: argparse.Namespace) -> int:
             f"Box{obs_space.shape}",
             actions,
             str(int(env_params.max_steps)),
-            f"{config.total_timesteps:,}",
-            f"{config.num_envs} x {config.num_steps}",
             "-" if threshold is None else f"{threshold:g}",
+            " ".join(algo for algo in ALGORITHMS if env_id in tuned[algo]) or "-",
         )
     console.print(table)
     print("gymnax envs train as gymnax:<id> (e.g. `jaxrl train gymnax:Catch-bsuite`).")

@@ -1,4 +1,5 @@
-"""Typed `--set key=value` overrides and config files, checked against PPOConfig before any compile.
+"""Typed `--set key=value` overrides and config files, checked against the learner's config
+class before any compile.
 
 Everything here is plain Python (no JAX), so a bad flag fails in milliseconds.
 """
@@ -14,10 +15,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jaxrl.agents.ppo.config import NUMERIC_FIELDS, PPOConfig
+from jaxrl.agents.common.grid import sweepable
 
 #: `--set env.<field>=value` reaches the env's params (`jaxrl.envs.make` overrides).
 ENV_PREFIX = "env."
+#: Keys of a run folder's config.json beside the config's fields.
+RUN_KEYS = frozenset(
+    {"env", "env_id", "algo", "seeds", "seed", "sweep", "chunk_updates", "checkpoint_every"}
+    | {"eval_episodes"}
+)
 
 
 class UsageError(ValueError):
@@ -38,25 +44,25 @@ def split_settings(settings: Iterable[str], flag: str = "--set") -> dict[str, st
     return values
 
 
-def config_field_types() -> dict[str, Any]:
-    """PPOConfig's field names mapped to their resolved types."""
-    hints = typing.get_type_hints(PPOConfig)
-    return {field.name: hints[field.name] for field in dataclasses.fields(PPOConfig)}
+def config_field_types(config_type: type) -> dict[str, Any]:
+    """A config class's field names mapped to their resolved types."""
+    hints = typing.get_type_hints(config_type)
+    return {field.name: hints[field.name] for field in dataclasses.fields(config_type)}
 
 
-def parse_field(name: str, text: str) -> Any:
-    """One PPOConfig field's value from its command-line text, by the field's type.
+def parse_field(name: str, text: str, config_type: type) -> Any:
+    """One config field's value from its command-line text, by the field's type.
 
     Raises:
         UsageError: unknown field (with the closest names) or a value of the wrong type.
     """
-    types = config_field_types()
+    types = config_field_types(config_type)
     if name not in types:
         close = difflib.get_close_matches(name, types, n=2)
         hint = f"did you mean {' or '.join(close)}? " if close else ""
         raise UsageError(
-            f"--set {name}: PPOConfig has no such field; {hint}valid: {', '.join(types)}; "
-            f"env params as {ENV_PREFIX}<field>."
+            f"--set {name}: {config_type.__name__} has no such field; {hint}valid: "
+            f"{', '.join(types)}; env params as {ENV_PREFIX}<field>."
         )
     kind = types[name]
     try:
@@ -92,12 +98,12 @@ def parse_env_value(text: str) -> Any:
 
 
 def apply_settings(
-    config: PPOConfig, env_overrides: dict[str, Any], settings: dict[str, str]
-) -> tuple[PPOConfig, dict[str, Any]]:
+    config: Any, env_overrides: dict[str, Any], settings: dict[str, str]
+) -> tuple[Any, dict[str, Any]]:
     """`config` and the env overrides with `settings` applied; the config is re-validated.
 
     Raises:
-        UsageError: unknown field, wrong type, or an invalid combination (PPOConfig's message).
+        UsageError: unknown field, wrong type, or an invalid combination (the config's message).
     """
     changes = {}
     env_overrides = dict(env_overrides)
@@ -105,25 +111,25 @@ def apply_settings(
         if name.startswith(ENV_PREFIX):
             env_overrides[name[len(ENV_PREFIX) :]] = parse_env_value(text)
         else:
-            changes[name] = parse_field(name, text)
+            changes[name] = parse_field(name, text, type(config))
     try:
         return config.replace(**changes), env_overrides
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
-def load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """PPOConfig fields and env overrides from a JSON or TOML file.
+def load_config_file(path: Path, config_type: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Config fields and env overrides from a JSON or TOML file.
 
-    The file is a mapping of PPOConfig fields, with env params under an "env" table; a run
-    folder's `config.json` (fields under "ppo") works too, so a run can seed another.
+    The file is a mapping of the learner's config fields, with env params under an "env" table;
+    a run folder's `config.json` (fields under "config") works too, so a run can seed another.
 
     Returns:
-        (PPOConfig field values, env overrides), types checked against PPOConfig.
+        (config field values, env overrides), types checked against `config_type`.
     """
     if not path.is_file():
         raise UsageError(
-            f"--config {path}: no such file; give a JSON or TOML file of PPOConfig fields."
+            f"--config {path}: no such file; give a JSON or TOML file of config fields."
         )
     try:
         if path.suffix == ".toml":
@@ -135,23 +141,25 @@ def load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except (ValueError, UnicodeDecodeError) as error:
         raise UsageError(f"--config {path}: cannot parse it ({error}).") from None
     if not isinstance(data, dict):
-        raise UsageError(f"--config {path}: expected a mapping of PPOConfig fields.")
-    fields = data.get("ppo", data)
+        raise UsageError(f"--config {path}: expected a mapping of config fields.")
+    fields = data.get("config", data)
     env_overrides = data.get("env", {}) or {}
     if not isinstance(fields, dict) or not isinstance(env_overrides, dict):
-        raise UsageError(f"--config {path}: 'ppo' and 'env' must be mappings.")
-    types = config_field_types()
+        raise UsageError(f"--config {path}: 'config' and 'env' must be mappings.")
+    types = config_field_types(config_type)
     values = {}
     for name, value in fields.items():
-        if name in ("env", "env_id", "seeds", "seed", "chunk_updates", "checkpoint_every"):
-            continue  # a run's config.json carries these beside the PPO fields
+        if name in RUN_KEYS:
+            continue  # a run's config.json carries these beside the config's fields
         if name not in types:
-            parse_field(name, "")  # raises the unknown-field message
-        values[name] = _check_type(name, value, types[name], path)
+            parse_field(name, "", config_type)  # raises the unknown-field message
+        values[name] = _check_type(name, value, types[name], path, config_type)
     return values, env_overrides
 
 
-def parse_sweep(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, list[float]]]:
+def parse_sweep(
+    settings: dict[str, str], config: Any
+) -> tuple[dict[str, str], dict[str, list[float]]]:
     """Splits sweep settings into single values and swept lists (`NAME=V1,V2,...`).
 
     Returns:
@@ -161,28 +169,29 @@ def parse_sweep(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, lis
         UsageError: a list for a field that fixes shapes (it cannot vary in one program) or
             nothing to sweep.
     """
+    numeric, types = sweepable(config), config_field_types(type(config))
     single, swept = {}, {}
     for name, text in settings.items():
         parts = [part for part in text.split(",") if part.strip()]
-        if len(parts) > 1 and name in NUMERIC_FIELDS:
+        if len(parts) > 1 and name in numeric:
             try:
                 swept[name] = [float(part) for part in parts]
             except ValueError:
                 raise UsageError(
                     f"--set {name}={text}: give numbers, e.g. {name}=1e-4,3e-4."
                 ) from None
-        elif len(parts) > 1 and name in config_field_types() and name != "hidden_sizes":
+        elif len(parts) > 1 and name in types and name != "hidden_sizes":
             raise UsageError(
                 f"--set {name}={text}: {name} fixes the program's shapes, so one program cannot "
-                f"sweep it; sweep one of {', '.join(NUMERIC_FIELDS)}, or run one sweep per value."
+                f"sweep it; sweep one of {', '.join(numeric)}, or run one sweep per value."
             )
         else:
-            if name in config_field_types():
-                parse_field(name, text)  # a bad value is named before "nothing to sweep"
+            if name in types:
+                parse_field(name, text, type(config))  # a bad value before "nothing to sweep"
             single[name] = text
     if not swept:
         raise UsageError(
-            "nothing to sweep: add --set NAME=V1,V2,... for one of " + ", ".join(NUMERIC_FIELDS)
+            "nothing to sweep: add --set NAME=V1,V2,... for one of " + ", ".join(numeric)
         )
     return single, swept
 
@@ -203,7 +212,7 @@ def _parse_int(text: str) -> int:
     return int(value)
 
 
-def _check_type(name: str, value: Any, kind: Any, path: Path) -> Any:
+def _check_type(name: str, value: Any, kind: Any, path: Path, config_type: type) -> Any:
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -217,6 +226,7 @@ def _check_type(name: str, value: Any, kind: Any, path: Path) -> Any:
         value = tuple(value) if ok else value
     if not ok:
         raise UsageError(
-            f"--config {path}: {name}={value!r} has the wrong type for PPOConfig.{name}."
+            f"--config {path}: {name}={value!r} has the wrong type for "
+            f"{config_type.__name__}.{name}."
         )
     return float(value) if kind is float else value

@@ -22,23 +22,13 @@ FRAMES_PER_CALL = 8
 
 
 def trained_policy(driver, runner, run_index: int, deterministic: bool = True) -> Policy:
-    """Run `run_index`'s policy from a checkpointed runner state (observations normalised as in
-    training)."""
-    from jaxrl.agents.ppo.networks import ActorCritic
-
-    config, agent = driver.spec.config, driver.agent
-    params = agent.unravel(runner.learner.params[run_index])
-    obs_stats = jax.tree.map(lambda leaf: leaf[run_index], runner.learner.obs_stats)
-
-    def policy(obs, key):
-        if config.normalize_observations:
-            obs = obs_stats.normalize(obs)
-        distribution = agent.network.apply(
-            params, obs.astype(jnp.float32), method=ActorCritic.policy
-        )
-        return distribution.mode() if deterministic else distribution.sample(key)
-
-    return policy
+    """Run `run_index`'s policy from a checkpointed runner state (the learner's `make_policy`)."""
+    spec = driver.spec
+    policy = driver.learner.make_policy(
+        spec.config, driver.env, driver.env_params, deterministic=deterministic
+    )
+    params = policy.params(jax.tree.map(lambda leaf: leaf[run_index], runner.learner))
+    return lambda obs, key: policy.act(params, obs[None], key)[0]
 
 
 def random_policy(env: Environment, env_params: EnvParams) -> Policy:

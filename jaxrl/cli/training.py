@@ -1,13 +1,14 @@
 """The training driver behind `jaxrl train` and `jaxrl sweep`: compiled chunks, files, resume.
 
-A run is `runs = points x seeds` PPO runs vmapped into one program and split over every device.
-It is driven in chunks of `chunk_updates` updates (`ppo.make_run_updates`): each chunk is one
+A run is `runs = points x seeds` runs of one learner (`--algo`: `jaxrl.agents.ALGORITHMS`)
+vmapped into one program and split over every device. It is driven in chunks of
+`chunk_updates` updates (the learner's `make_run_updates`): each chunk is one
 call of one compiled program, between calls the host draws progress, appends metrics and writes
 checkpoints. Chunks give exactly the result of one uninterrupted `train` call, so a resumed run
 ends where an uninterrupted one does.
 
 Run folder (every file written atomically, temp file + rename):
-    config.json          what defines the run (env, PPOConfig, seeds, sweep grid, chunking)
+    config.json          what defines the run (env, algorithm, config, seeds, sweep, chunking)
     metrics.jsonl        one line per update: env steps, wall-clock seconds, per-run metrics
     checkpoint.msgpack   the whole training state (params, optimizer, normalisers, envs, keys)
     final_params.msgpack the final network parameters and observation statistics, per run
@@ -29,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from jaxrl.agents.common.grid import checked_points, grid_points, hyperparams_grid
-from jaxrl.agents.ppo.config import PPOConfig
 from jaxrl.cli.options import UsageError
 
 CONFIG_FILE = "config.json"
@@ -61,7 +61,8 @@ class RunSpec:
     Attributes:
         env_id: a registered env id.
         env_overrides: env params replaced by `--set env.<field>=...`.
-        config: the PPO config.
+        config: the learner's config (a `PPOConfig`, a `DQNConfig`, ...).
+        algo: the learner's name (`jaxrl.agents.ALGORITHMS`).
         seeds: seeds per sweep point (per run for `train`).
         seed: the first seed; run keys are split from it.
         sweep: swept numeric hyperparameters (`{"learning_rate": [1e-4, 3e-4]}`), or None.
@@ -72,13 +73,14 @@ class RunSpec:
 
     env_id: str
     env_overrides: dict[str, Any]
-    config: PPOConfig
+    config: Any
     seeds: int
     seed: int = 0
     sweep: dict[str, list[float]] | None = None
     chunk_updates: int = 0
     checkpoint_every: int = 0
     eval_episodes: int = 100
+    algo: str = "ppo"
 
     def __post_init__(self):
         num_updates = self.config.num_updates
@@ -120,7 +122,8 @@ class RunSpec:
         return {
             "env_id": self.env_id,
             "env": self.env_overrides,
-            "ppo": dataclasses.asdict(self.config),
+            "algo": self.algo,
+            "config": dataclasses.asdict(self.config),
             "seeds": self.seeds,
             "seed": self.seed,
             "sweep": self.sweep,
@@ -131,12 +134,17 @@ class RunSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:
-        ppo = dict(data["ppo"])
-        ppo["hidden_sizes"] = tuple(ppo["hidden_sizes"])
+        from jaxrl.agents import learner
+
+        algo = data.get("algo", "ppo")
+        fields = dict(data["config"])
+        fields["hidden_sizes"] = tuple(fields["hidden_sizes"])
+        config_type = type(learner(algo).default_config(data["env_id"]))
         return cls(
             env_id=data["env_id"],
             env_overrides=data.get("env") or {},
-            config=PPOConfig(**ppo),
+            config=config_type(**fields),
+            algo=algo,
             seeds=data["seeds"],
             seed=data["seed"],
             sweep=data.get("sweep"),
@@ -146,7 +154,7 @@ class RunSpec:
         )
 
 
-def check_sweep(config: PPOConfig, sweep: dict[str, list[float]]) -> None:
+def check_sweep(config: Any, sweep: dict[str, list[float]]) -> None:
     """UsageError unless every name is sweepable and every grid point a valid config; plain
     Python (no JAX), so a sweep is checked before JAX starts."""
     try:
@@ -220,8 +228,7 @@ class Driver:
         import jax.numpy as jnp
 
         from jaxrl import distributed, envs
-        from jaxrl.agents import ppo
-        from jaxrl.agents.ppo.networks import make_agent
+        from jaxrl.agents import learner
 
         self.spec, self.out, self.progress, self.on_chunk = spec, out, progress, on_chunk
         try:
@@ -242,15 +249,20 @@ class Driver:
             grid, _ = hyperparams_grid(config, **spec.sweep)
             self.hyperparams = jax.tree.map(lambda leaf: jnp.repeat(leaf, spec.seeds), grid)
         batched = spec.sweep is not None
-        self.init = distributed.sharded_vmap(
-            ppo.make_init(config, self.env, self.env_params), self.mesh, batched_hyperparams=batched
-        )
+        self.learner = module = learner(spec.algo)
+        try:  # a learner refuses an env it cannot act in (DQN on continuous actions)
+            init = module.make_init(config, self.env, self.env_params)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        self.init = distributed.sharded_vmap(init, self.mesh, batched_hyperparams=batched)
         self.run_chunk = distributed.sharded_vmap(
-            ppo.make_run_updates(config, self.env, self.env_params, num_updates=spec.chunk_updates),
+            module.make_run_updates(
+                config, self.env, self.env_params, num_updates=spec.chunk_updates
+            ),
             self.mesh,
             batched_hyperparams=batched,
         )
-        self.agent = make_agent(config, self.env, self.env_params)
+        self.policy = module.make_policy(config, self.env, self.env_params)
         self.start = time.perf_counter()
 
     def template(self):
@@ -293,8 +305,6 @@ class Driver:
         A KeyboardInterrupt between or during chunks keeps the last whole chunk: its metrics
         and a checkpoint are written, and `interrupted` is True.
         """
-
-        from jaxrl.agents import ppo
         from jaxrl.compilation import compile_program
         from jaxrl.distributed import gather
 
@@ -307,7 +317,7 @@ class Driver:
             self.run_chunk,
             runner,
             self.hyperparams,
-            options=ppo.compile_options(config, runs_per_device=runs_per_device),
+            options=self.learner.compile_options(config, runs_per_device=runs_per_device),
         )
         compile_s = time.perf_counter() - compile_start
         last_saved = state.update
@@ -360,32 +370,29 @@ class Driver:
         import jax
         import numpy as np
 
-        from jaxrl.agents import ppo
-
-        evaluate = ppo.make_evaluate(
-            self.spec.config, self.env, self.env_params, num_episodes=self.spec.eval_episodes
-        )
-        unravel = self.agent.unravel
-
-        def evaluate_run(flat_params, key, obs_stats):
-            return evaluate(unravel(flat_params), key, obs_stats)
-
+        from jaxrl.agents.common.policy import play_policy
         from jaxrl.distributed import gather
 
+        policy, episodes = self.policy, self.spec.eval_episodes
+
+        def evaluate_run(learner, key):
+            return play_policy(
+                policy, policy.params(learner), self.env, self.env_params, episodes, key
+            )
+
         keys = jax.random.split(jax.random.key(self.spec.seed + 10_000), self.spec.num_runs)
-        program = jax.jit(jax.vmap(evaluate_run))
-        return np.asarray(gather(program(runner.learner.params, keys, runner.learner.obs_stats)))
+        return np.asarray(gather(jax.jit(jax.vmap(evaluate_run))(runner.learner, keys)))
 
     def save_final_params(self, runner: Any) -> None:
-        """Every run's network parameters and observation statistics (flax msgpack)."""
+        """Every run's policy parameters (`make_policy`'s: network parameters, observation
+        statistics, ...), flax msgpack."""
         import jax
         from flax import serialization
 
         from jaxrl.distributed import gather
         from jaxrl.files import write_atomically
 
-        params = jax.vmap(self.agent.unravel)(runner.learner.params)
-        payload = gather({"params": params, "obs_stats": runner.learner.obs_stats})
+        payload = gather(jax.jit(jax.vmap(self.policy.params))(runner.learner))
         if jax.process_index() == 0:
             write_atomically(self.out / PARAMS_FILE, serialization.to_bytes(payload))
 
@@ -395,7 +402,7 @@ class ProgressBar:
 
     def __init__(self, spec: RunSpec, enabled: bool, done_updates: int = 0):
         self.enabled = enabled
-        self.steps_per_update = spec.config.batch_size * spec.num_runs
+        self.steps_per_update = spec.config.rollout_size * spec.num_runs
         self.total = spec.config.num_updates * self.steps_per_update
         self.done = done_updates * self.steps_per_update
         self.latest_return = math.nan

@@ -16,6 +16,7 @@ import pytest
 from flax import serialization
 from PIL import Image
 
+from jaxrl.agents.ppo import PPOConfig
 from jaxrl.cli import main
 from jaxrl.cli.options import UsageError
 from jaxrl.cli.training import RunSpec
@@ -258,13 +259,13 @@ def test_config_file_and_settings_are_typed(tmp_path):
 
     path = tmp_path / "ppo.json"
     path.write_text(json.dumps({"num_envs": 16, "hidden_sizes": [32, 32], "env": {"gravity": 9.0}}))
-    fields, env_overrides = options.load_config_file(path)
+    fields, env_overrides = options.load_config_file(path, PPOConfig)
     assert fields == {"num_envs": 16, "hidden_sizes": (32, 32)} and env_overrides == {
         "gravity": 9.0
     }
     path.write_text(json.dumps({"num_envs": "16"}))
     with pytest.raises(UsageError, match="wrong type"):
-        options.load_config_file(path)
+        options.load_config_file(path, PPOConfig)
     settings = options.split_settings(["anneal_lr=false", "total_timesteps=1e6", "clip_eps=0.1"])
     config, _ = options.apply_settings(ppo_default(), {}, settings)
     assert config.anneal_lr is False and config.total_timesteps == 1_000_000
