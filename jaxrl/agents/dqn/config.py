@@ -49,6 +49,7 @@ class DQNConfig:
         double: Double DQN targets (the online network picks the action, the target network
             values it).
         dueling: a dueling head (a value and advantages less their mean).
+        anneal_lr: decay the learning rate linearly to 0 over the run's gradient steps.
 
     Numeric hyperparameters (may be traced, see `hyperparams`):
         learning_rate, gamma, tau (the target network moves `tau` of the way to the online one
@@ -70,6 +71,7 @@ class DQNConfig:
     hidden_sizes: tuple[int, ...] = (64, 64)
     double: bool = True
     dueling: bool = False
+    anneal_lr: bool = False
     learning_rate: float = 1e-3
     gamma: float = 0.99
     tau: float = 1.0

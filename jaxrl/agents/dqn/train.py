@@ -330,8 +330,8 @@ def learn_from_replay(
 ) -> tuple[Learner, jax.Array]:
     """`gradient_steps` Adam steps on minibatches drawn from `replay` with `batch_uniforms`
     `[gradient_steps, batch_size, 2]`; each step's loss and mean Q, `[gradient_steps, 2]`."""
-    optimizer = make_optimizer(hyperparams)
     network, unravel = agent.network, agent.unravel
+    total_gradient_steps = config.num_updates * config.gradient_steps
 
     def loss_fn(flat_params, target_params, batch):
         q_values = network.apply(unravel(flat_params), batch.obs)
@@ -349,6 +349,10 @@ def learn_from_replay(
         (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             learner.params, learner.target_params, batch
         )
+        learning_rate = hyperparams.learning_rate
+        if config.anneal_lr:
+            learning_rate = learning_rate * (1.0 - learner.gradient_step / total_gradient_steps)
+        optimizer = make_optimizer(hyperparams, learning_rate)
         updates, opt_state = optimizer.update(grads, learner.opt_state, learner.params)
         params = optax.apply_updates(learner.params, updates)
         step = learner.gradient_step + 1
@@ -397,11 +401,15 @@ def epsilon_at(
     return start + fraction * (end - start)
 
 
-def make_optimizer(hyperparams: DQNHyperparams) -> optax.GradientTransformation:
-    """Global-norm clipping, then Adam."""
+def make_optimizer(
+    hyperparams: DQNHyperparams, learning_rate: jax.typing.ArrayLike | None = None
+) -> optax.GradientTransformation:
+    """Global-norm clipping, then Adam at `learning_rate` (the config's when None; its state is
+    the same for every rate)."""
+    learning_rate = hyperparams.learning_rate if learning_rate is None else learning_rate
     return optax.chain(
         optax.clip_by_global_norm(hyperparams.max_grad_norm),
-        optax.adam(learning_rate=hyperparams.learning_rate),
+        optax.adam(learning_rate=learning_rate),
     )
 
 
