@@ -1,6 +1,7 @@
-"""`jaxrl bench {envs,ppo,seeds,devices,rlhf,all} [--quick] [--out DIR]`: the speed benchmarks.
+"""`jaxrl bench {envs,ppo,learners,seeds,devices,rlhf,all} [--quick] [--out DIR]`: the speed
+benchmarks.
 
-`all` runs envs, ppo, seeds and devices; `rlhf` (tokens per second of the RLHF pipeline) runs
+`all` runs envs, ppo, learners, seeds and devices; `rlhf` (tokens per second of the RLHF pipeline) runs
 on its own.
 
 Each benchmark writes, under DIR (default `runs/bench-<UTC time>/`):
@@ -24,18 +25,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jaxrl.bench import devices, envs, harness, ppo, rlhf, seeds
+from jaxrl.bench import devices, envs, harness, learners, ppo, rlhf, seeds
 from jaxrl.cli.parser import ArgumentParser
 from jaxrl.files import write_atomically, write_json
 
 #: Benchmark name -> its module (each has Settings, add_arguments, settings_from_args, run,
 #: markdown and plot), in report order.
-BENCHMARKS = {"envs": envs, "ppo": ppo, "seeds": seeds, "devices": devices, "rlhf": rlhf}
+BENCHMARKS = {
+    "envs": envs,
+    "ppo": ppo,
+    "learners": learners,
+    "seeds": seeds,
+    "devices": devices,
+    "rlhf": rlhf,
+}
 #: What `all` runs, in this order (RLHF is its own command: a language model, not RL speed).
-ALL = ("envs", "ppo", "seeds", "devices")
+ALL = ("envs", "ppo", "learners", "seeds", "devices")
 TITLES = {
     "envs": "Env throughput against num_envs",
     "ppo": "PPO on CartPole-v1: wall clock, compile, return against time",
+    "learners": "DQN, PQN and SAC against rejax and Stable-Baselines3: wall clock to solved",
     "seeds": "Seeds in parallel against wall time",
     "devices": "Devices: strong scaling",
     "rlhf": "RLHF throughput",

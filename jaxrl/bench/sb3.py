@@ -1,4 +1,7 @@
-"""Stable-Baselines3's PPO on Gymnasium's CartPole-v1, torch on the CPU: an optional contestant.
+"""Stable-Baselines3 on Gymnasium's envs, torch on the CPU: an optional contestant.
+
+`train_and_evaluate` is its PPO on CartPole-v1 for the PPO benchmark (below);
+`train_and_evaluate_zoo` its DQN or SAC at the RL Zoo's hyperparameters for the learners one.
 
 Install it with `pip install -e ".[sb3]"`; on a machine without a GPU, install a CPU build of
 torch first so that no CUDA build is pulled in. When `stable_baselines3` or `torch` fails to
@@ -134,6 +137,75 @@ def train_and_evaluate(
             **hp,
             "total_timesteps": timesteps,
             "stopped_at_solve": callback.solved,
+            "torch_threads": torch.get_num_threads(),
+            "eval_envs": EVAL_ENVS,
+        },
+    }
+
+
+def train_and_evaluate_zoo(
+    algo: str, env_id: str, hp: dict[str, Any], seed: int, clock: harness.Clock
+) -> dict[str, Any]:
+    """One cold run of SB3's `algo` ("DQN" or "SAC") at the RL Zoo's `hp` (its `n_timesteps`
+    the whole budget, no early stop) on Gymnasium's `env_id`, one torch thread, marking `clock`
+    as `train_and_evaluate` does.
+
+    Returns:
+        "env_steps", "eval_returns" (`[1]`, the mean of `EVAL_EPISODES` deterministic
+        episodes), "curve" (`(seconds since "call", env steps, return)` per training episode)
+        and "config".
+    """
+    import stable_baselines3
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    torch.set_num_threads(1)  # as in `train_and_evaluate`
+    clock.mark("imported")
+    settings = dict(hp)
+    timesteps = settings.pop("n_timesteps")
+
+    class CurveCallback(BaseCallback):
+        """Each training episode's return, with the wall time it ended."""
+
+        def __init__(self, start: float):
+            super().__init__()
+            self.start = start
+            self.points: list[tuple[float, int, float]] = []
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                if "episode" in info:  # Monitor's record of an episode that just ended
+                    elapsed = time.perf_counter() - self.start
+                    self.points.append((elapsed, int(self.num_timesteps), info["episode"]["r"]))
+            return True
+
+    clock.mark("call")
+    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    model = getattr(stable_baselines3, algo)(
+        "MlpPolicy", env, seed=seed, device="cpu", verbose=0, **settings
+    )
+    clock.mark("compiled")
+    callback = CurveCallback(clock.marks["call"][0])
+    model.learn(total_timesteps=timesteps, callback=callback)
+    clock.mark("trained")
+    eval_env = make_vec_env(env_id, n_envs=EVAL_ENVS, seed=seed + 1)
+    returns, _ = evaluate_policy(
+        model,
+        eval_env,
+        n_eval_episodes=EVAL_EPISODES,
+        deterministic=True,
+        return_episode_rewards=True,
+    )
+    clock.mark("evaluated")
+    return {
+        "env_steps": int(model.num_timesteps),
+        "eval_returns": [float(sum(returns) / len(returns))],
+        "curve": [(t, steps, float(r)) for t, steps, r in callback.points],
+        "config": {
+            "algo": algo,
+            **hp,
             "torch_threads": torch.get_num_threads(),
             "eval_envs": EVAL_ENVS,
         },

@@ -19,6 +19,8 @@ from jaxrl.bench import envs as bench_envs
         (["envs", "--envs", "Nope-v0"], "unknown env ids ['Nope-v0']"),
         (["envs", "--num-envs", "0"], "each must be at least 1"),
         (["ppo", "--contestants", "ppo2"], "unknown PPO contestants ['ppo2']"),
+        (["learners", "--algos", "a2c"], "unknown algorithms ['a2c']"),
+        (["learners", "--contestants", "cleanrl"], "unknown contestants ['cleanrl']"),
         (["seeds", "--seeds", "0"], "at least 1"),
         (["devices", "--devices", "3"], "must divide 8"),
         (["all", "--repeats", "0"], "repeats=0"),

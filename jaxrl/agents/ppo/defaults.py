@@ -1,9 +1,9 @@
 """Tuned PPO configs per registered env: `default_config(env_id)`.
 
 Each config was searched with `hyperparams_grid` over seeds and hyperparameters in one program,
-then checked on 16 seeds (`experiments/ppo_table.py`): at least 14 reach the env's threshold
-with the mean of 100 deterministic evaluation episodes. Smallest budget that does so wins, since
-wall-clock time is the point.
+then checked on 16 seeds (`experiments/learning_table.py --algo ppo`): at least 14 reach the
+env's threshold with the mean of 100 deterministic evaluation episodes. Smallest budget that
+does so wins, since wall-clock time is the point.
 
 The `jaxrl sweep` figures quoted below ran on one CPU device: `--cpu-devices 1` reproduces them
 (other splits agree to float rounding, which can tip a marginal seed).
@@ -122,7 +122,7 @@ _CONFIGS: dict[str, PPOConfig] = {
     # unless the policy turns near-deterministic along the edge first: 10 epochs per rollout, no
     # entropy bonus, small steps (clip 0.1, lr 2e-3), and a long annealed run. At 500k steps 89%
     # of 66 seeds ended on the edge path (-13), the rest one row up (-15); at 1M,
-    # `experiments/ppo_table.py --envs GridWorld-CliffWalking-v0` gave 15/16.
+    # `experiments/learning_table.py --algo ppo --envs GridWorld-CliffWalking-v0` gave 15/16.
     "GridWorld-CliffWalking-v0": PPOConfig(
         total_timesteps=1_000_000,
         num_envs=32,

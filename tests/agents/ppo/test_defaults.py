@@ -58,7 +58,7 @@ def _final_scores(env_id, num_seeds, seed=0):
 
 
 # MountainCar-v0 and GridWorld-CliffWalking-v0 (1M steps each) are left
-# to experiments/ppo_table.py: each takes minutes on a 2-core CPU.
+# to experiments/learning_table.py --algo ppo: each takes minutes on a 2-core CPU.
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "env_id, threshold, min_solved",

@@ -1,14 +1,15 @@
-"""PPO's default configs, every seed trained in one compiled program: the README's results table.
+"""A learner's default configs, every seed trained in one compiled program: the README's
+learning tables.
 
-For each env, `jax.vmap(train)` trains all seeds at once with `ppo.default_config`, compiled with
-the options jaxrl picks for that many seeds (`ppo.compile_options(config, runs_per_device=N)`);
-each seed's final policy is scored by the mean return of `--episodes` deterministic evaluation
-episodes, and a seed counts as solved when its score reaches the env's `reward_threshold`
-(GridWorld: the layout's optimal return). Trace + compile and run seconds are measured apart.
-The table is printed; the rows, the command and the machine go to `--out` (default
-`runs/ppo_table-<UTC time>.json`).
+For each env, `jax.vmap(train)` trains all seeds at once with `<algo>.default_config`, compiled
+with the options jaxrl picks for that many seeds (`compile_options(config, runs_per_device=N)`);
+each seed's final policy (the learner's `make_policy`, deterministic) is scored by the mean
+return of `--episodes` evaluation episodes, and a seed counts as solved when its score reaches
+the env's `reward_threshold` (GridWorld: the layout's optimal return). Trace + compile and run
+seconds are measured apart. The table is printed; the rows, the command and the machine go to
+`--out` (default `runs/learning_table-<algo>-<UTC time>.json`).
 
-    python experiments/ppo_table.py --envs CartPole-v1 Acrobot-v1 --seeds 16
+    python experiments/learning_table.py --algo dqn --envs CartPole-v1 Acrobot-v1 --seeds 16
 """
 
 from __future__ import annotations
@@ -24,41 +25,49 @@ import jax
 import numpy as np
 
 from jaxrl import envs
-from jaxrl.agents import ppo
-from jaxrl.agents.ppo.defaults import tuned_env_ids
+from jaxrl.agents import ALGORITHMS, learner
+from jaxrl.agents.common.policy import play_policy
 from jaxrl.cli.parser import ArgumentParser
 from jaxrl.compilation import compile_program
 from jaxrl.files import write_json
 from jaxrl.machine import available_cores, cpu_model
 
 
-def run_env(env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:
-    """Trains `num_seeds` seeds of `env_id`'s default config in one program and scores them.
+def run_env(algo: str, env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:
+    """Trains `num_seeds` seeds of `algo`'s default config for `env_id` in one program and
+    scores each seed's deterministic policy.
 
     Returns:
         A JSON-ready row: the threshold (None where the env has none), per-seed scores, solved
         count, compile and run seconds.
     """
+    agent = learner(algo)
     env, env_params = envs.make(env_id)
-    config = ppo.default_config(env_id)
-    options = ppo.compile_options(config, runs_per_device=num_seeds)
+    config = agent.default_config(env_id)
+    options = agent.compile_options(config, runs_per_device=num_seeds)
     key_train, key_eval = jax.random.split(jax.random.key(seed))
     keys = jax.random.split(key_train, num_seeds)
 
     train, times = compile_program(
-        jax.vmap(ppo.make_train(config, env, env_params)), keys, options=options
+        jax.vmap(agent.make_train(config, env, env_params)), keys, options=options
     )
     start = time.perf_counter()
     result = jax.block_until_ready(train(keys))
     train_s = time.perf_counter() - start
 
-    evaluate = jax.jit(
-        jax.vmap(ppo.make_evaluate(config, env, env_params, num_episodes=num_episodes))
-    )
+    policy = agent.make_policy(config, env, env_params, deterministic=True)
+
+    @jax.jit
+    @jax.vmap
+    def evaluate(learner_state, key):
+        params = policy.params(learner_state)
+        return play_policy(policy, params, env, env_params, num_episodes, key)
+
     eval_keys = jax.random.split(key_eval, num_seeds)
-    scores = np.asarray(evaluate(result.params, eval_keys, result.obs_stats)).mean(axis=1)
+    scores = np.asarray(evaluate(result.runner_state.learner, eval_keys)).mean(axis=1)
     bar = env.reward_threshold(env_params)
     return {
+        "algo": algo,
         "env": env_id,
         "threshold": None if bar is None else float(bar),
         "seeds": num_seeds,
@@ -67,7 +76,7 @@ def run_env(env_id: str, num_seeds: int, num_episodes: int, seed: int) -> dict:
         "scores": scores.tolist(),
         "mean": float(scores.mean()),
         "std": float(scores.std()),
-        "total_timesteps": config.num_updates * config.batch_size,
+        "total_timesteps": config.num_updates * config.rollout_size,
         "compile_s": times.trace_s + times.compile_s,
         "train_s": train_s,
         "config": dataclasses.asdict(config),
@@ -96,13 +105,17 @@ def markdown_table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Runs the table; 0, or 2 on bad input (one line on stderr)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = ArgumentParser(prog="ppo_table.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=tuned_env_ids())
+    parser = ArgumentParser(prog="learning_table.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", choices=ALGORITHMS, default="ppo")
+    parser.add_argument("--envs", nargs="+", help="env ids (default: the learner's tuned ones)")
     parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="master PRNG seed")
-    parser.add_argument("--out", type=Path, help="JSON file (default runs/ppo_table-<time>.json)")
+    parser.add_argument(
+        "--out", type=Path, help="JSON file (default runs/learning_table-<algo>-<time>.json)"
+    )
     args = parser.parse_args(argv)
+    args.envs = args.envs or learner(args.algo).defaults.tuned_env_ids()
     if args.seeds < 1 or args.episodes < 1:
         parser.error(f"--seeds {args.seeds} --episodes {args.episodes}: pass positive counts.")
     for env_id in args.envs:
@@ -111,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, ImportError) as error:  # an unknown id, or gymnax failing to import
             parser.error(f"{env_id}: {error}")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("runs") / f"ppo_table-{stamp}.json"
+    out = args.out or Path("runs") / f"learning_table-{args.algo}-{stamp}.json"
 
-    command = "python " + shlex.join(["experiments/ppo_table.py", *argv])
+    command = "python " + shlex.join(["experiments/learning_table.py", *argv])
     rows = []
     for env_id in args.envs:
-        rows.append(run_env(env_id, args.seeds, args.episodes, args.seed))
+        rows.append(run_env(args.algo, env_id, args.seeds, args.episodes, args.seed))
         row = rows[-1]
         print(
             f"{env_id}: {row['solved']}/{row['seeds']} solved, compile {row['compile_s']:.1f} s, "
@@ -138,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "jax": jax.__version__,
             "backend": jax.default_backend(),
             "command": command,
+            "algo": args.algo,
             "rows": rows,
         },
     )
