@@ -46,6 +46,7 @@ class DQNConfig:
         n_step: steps of reward in each target before it bootstraps.
         target_update_interval: gradient steps between target-network updates.
         hidden_sizes: widths of the Q-network's hidden layers.
+        layer_norm: LayerNorm in each hidden layer (steadier TD regression).
         double: Double DQN targets (the online network picks the action, the target network
             values it).
         dueling: a dueling head (a value and advantages less their mean).
@@ -69,6 +70,7 @@ class DQNConfig:
     n_step: int = 1
     target_update_interval: int = 64
     hidden_sizes: tuple[int, ...] = (64, 64)
+    layer_norm: bool = False
     double: bool = True
     dueling: bool = False
     anneal_lr: bool = False
@@ -105,6 +107,9 @@ class DQNConfig:
                 f"DQNConfig.hidden_sizes={self.hidden_sizes!r}: give positive layer widths, "
                 "e.g. (64, 64)."
             )
+        for name in ("layer_norm", "double", "dueling", "anneal_lr"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"DQNConfig.{name}={getattr(self, name)!r}: use True or False.")
         if not isinstance(self.replay_ratio, (int, float)) or not self.replay_ratio > 0:
             raise ValueError(
                 f"DQNConfig.replay_ratio={self.replay_ratio!r}: gradient steps per env step, a "

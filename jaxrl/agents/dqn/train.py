@@ -114,6 +114,7 @@ def make_agent(config: DQNConfig, env: Environment, env_params: EnvParams) -> Ag
     network = QNetwork(
         num_actions=action_space.n,
         hidden_sizes=config.hidden_sizes,
+        layer_norm=config.layer_norm,
         dueling=config.dueling,
         obs_ndim=len(obs_shape),
     )

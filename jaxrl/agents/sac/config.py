@@ -98,27 +98,27 @@ class SACConfig:
             raise ValueError(
                 f"SACConfig.activation={self.activation!r}: choose one of {ACTIVATIONS}."
             )
-        if self.total_timesteps < self.steps_per_update:
+        if self.total_timesteps < self.rollout_size:
             raise ValueError(
                 f"SACConfig: total_timesteps={self.total_timesteps} is less than one rollout "
-                f"(num_envs * num_steps = {self.steps_per_update}); raise total_timesteps or "
+                f"(num_envs * num_steps = {self.rollout_size}); raise total_timesteps or "
                 "shrink the rollout."
             )
-        if self.buffer_size % self.num_envs or self.buffer_size < self.steps_per_update:
+        if self.buffer_size % self.num_envs or self.buffer_size < self.rollout_size:
             raise ValueError(
                 f"SACConfig.buffer_size={self.buffer_size}: use a multiple of num_envs="
                 f"{self.num_envs} no smaller than one rollout (num_envs * num_steps = "
-                f"{self.steps_per_update})."
+                f"{self.rollout_size})."
             )
         starts = self.learning_starts
         if isinstance(starts, bool) or not isinstance(starts, int) or starts < 0:
             raise ValueError(
                 f"SACConfig.learning_starts={starts!r}: must be a non-negative integer."
             )
-        if starts > self.num_updates * self.steps_per_update:
+        if starts > self.num_updates * self.rollout_size:
             raise ValueError(
                 f"SACConfig.learning_starts={starts} leaves no update that learns in "
-                f"{self.num_updates * self.steps_per_update} env steps; lower it or raise "
+                f"{self.num_updates * self.rollout_size} env steps; lower it or raise "
                 "total_timesteps."
             )
         ratio = self.replay_ratio
@@ -129,7 +129,7 @@ class SACConfig:
             )
         if self.gradient_steps < 1:
             raise ValueError(
-                f"SACConfig: replay_ratio={ratio} makes round({ratio} * {self.steps_per_update})"
+                f"SACConfig: replay_ratio={ratio} makes round({ratio} * {self.rollout_size})"
                 " = 0 gradient steps per update; raise replay_ratio or num_envs * num_steps."
             )
         if not isinstance(self.initial_log_std, (int, float)) or not math.isfinite(
@@ -141,19 +141,19 @@ class SACConfig:
         validate_hyperparams({name: getattr(self, name) for name in NUMERIC_FIELDS})
 
     @property
-    def steps_per_update(self) -> int:
+    def rollout_size(self) -> int:
         """Env steps one update collects: num_envs * num_steps."""
         return self.num_envs * self.num_steps
 
     @property
     def num_updates(self) -> int:
         """Updates in the run; total_timesteps rounded down to whole rollouts."""
-        return self.total_timesteps // self.steps_per_update
+        return self.total_timesteps // self.rollout_size
 
     @property
     def gradient_steps(self) -> int:
         """Gradient steps per update (once learning has started)."""
-        return round(self.replay_ratio * self.steps_per_update)
+        return round(self.replay_ratio * self.rollout_size)
 
     @property
     def buffer_rows(self) -> int:

@@ -178,14 +178,22 @@ class Agent:
         return self.critic.apply(self.critic_flat.unravel(critic_params), obs_action)
 
     def env_action(self, squashed: jax.Array) -> jax.Array:
-        """A squashed action in [-1, 1]^A mapped onto the env's Box."""
-        low, high = jnp.asarray(self.action_low), jnp.asarray(self.action_high)
+        """A squashed action `[..., action_dim]` in [-1, 1]^A mapped onto the env's Box."""
+        low, high = self._bounds(squashed)
         return low + 0.5 * (squashed + 1.0) * (high - low)
 
     def squashed_action(self, env_action: jax.Array) -> jax.Array:
-        """`env_action`'s inverse: an action in the Box mapped back onto [-1, 1]^A."""
-        low, high = jnp.asarray(self.action_low), jnp.asarray(self.action_high)
+        """`env_action`'s inverse: an action `[..., action_dim]` in the Box mapped back onto
+        [-1, 1]^A."""
+        low, high = self._bounds(env_action)
         return 2.0 * (env_action - low) / (high - low) - 1.0
+
+    def _bounds(self, like: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The Box's bounds broadcast to `like`'s shape (no implicit rank promotion)."""
+        return tuple(
+            jnp.broadcast_to(jnp.asarray(bound), like.shape)
+            for bound in (self.action_low, self.action_high)
+        )
 
 
 def make_agent(config: SACConfig, env: Environment, env_params: EnvParams) -> Agent:

@@ -326,7 +326,7 @@ def update_step(
         },
     )
     noise = rollout_noise(words, runner.key, env, env_params, numerics.normal_from_bits)
-    env_steps = learner.update_index * config.steps_per_update
+    env_steps = learner.update_index * config.rollout_size
     explore = env_steps < config.learning_starts
     policy_params = learner.actor_params
 
@@ -348,7 +348,7 @@ def update_step(
     def learn_from_replay(learner):
         return learn(learner, replay, words, config, agent, hyperparams)
 
-    learns = env_steps + config.steps_per_update >= config.learning_starts
+    learns = env_steps + config.rollout_size >= config.learning_starts
     learner, info = jax.lax.cond(learns, learn_from_replay, skip, learner)
     learner = learner.replace(update_index=learner.update_index + 1)
     next_key = xla_cpu.keys_from_words(words["next_key"], runner.key)
@@ -356,7 +356,7 @@ def update_step(
     metrics = {
         **episode_metrics(rollout),
         **vars(info),
-        "env_steps": (learner.update_index * config.steps_per_update).astype(jnp.float32),
+        "env_steps": (learner.update_index * config.rollout_size).astype(jnp.float32),
     }
     return runner, metrics
 

@@ -124,3 +124,27 @@ def test_n_step_windows_read_across_the_rings_end():
     np.testing.assert_allclose(batch.returns[0], 1003 + 0.5 * 1004 + 0.25 * 1005)
     np.testing.assert_array_equal(batch.next_obs[0], np.full(3, 1005.5, np.float32))
     np.testing.assert_allclose(batch.discount[0], 0.125)
+
+
+def test_why_not_a_flat_buffer_of_consecutive_steps():
+    """What a flat buffer that pairs each stored step with the next one (flashbax's flat
+    buffer: `experience.first`, `experience.second`) gives at an auto-reset, against ours.
+
+    Env 0 is truncated at step 1 and terminated at step 3. The next stored observation after
+    either is the new episode's first, so the pair bootstraps from the wrong state; its one
+    `done` flag cannot say whether to bootstrap at all. This buffer keeps `final_obs` and both
+    flags: the truncated step bootstraps from the observation it produced, the terminated one
+    from nothing."""
+    steps = _steps(0, 5)
+    steps["truncated"] = steps["truncated"].at[1, 0].set(True)
+    steps["terminated"] = steps["terminated"].at[3, 0].set(True)
+    replay = replay_add(replay_init(_one(steps), capacity=5), steps)
+    rows, envs = jnp.asarray([1, 3], jnp.int32), jnp.asarray([0, 0], jnp.int32)
+    batch = n_step_transitions(replay, rows, envs, n=1, gamma=0.9)
+
+    obs = np.asarray(steps["obs"])[:, 0]
+    flat_next_obs = obs[[2, 4]]  # the pair's `second`: the reset observations
+    ours = np.asarray(batch.next_obs)
+    np.testing.assert_array_equal(ours[0], np.asarray(steps["final_obs"])[1, 0])
+    assert not np.array_equal(ours[0], flat_next_obs[0])
+    np.testing.assert_allclose(np.asarray(batch.discount), [0.9, 0.0])
