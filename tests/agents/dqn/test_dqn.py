@@ -60,12 +60,35 @@ def _at(tree, i):
         (dict(total_timesteps=8), "less than one rollout"),
         (dict(buffer_size=8), "raise buffer_size"),
         (dict(hidden_sizes=()), "hidden_sizes"),
+        (dict(layer_norm=1), "layer_norm=1: use True or False"),
     ],
 )
 def test_invalid_configs_fail_with_a_one_line_error(changes, message):
     with pytest.raises(ValueError, match=message) as error:
         TINY.replace(**changes)
     assert "\n" not in str(error.value)
+
+
+def test_layer_norm_makes_q_values_blind_to_the_scale_of_a_hidden_layer(cartpole):
+    """LayerNorm after a Dense layer: scaling its kernel and bias by c > 0 leaves the Q-values
+    as they were (the norm divides it out), which a plain network does not; scales start at 1."""
+    env, params = cartpole
+    obs = jax.random.normal(jax.random.key(1), (5, 4))
+    bits = jax.random.bits(jax.random.key(0), (4000,))
+    for layer_norm in (True, False):
+        agent = make_agent(TINY.replace(layer_norm=layer_norm, hidden_sizes=(16, 16)), env, params)
+        network_params = agent.unravel(agent.flat.init_from_bits(bits[: agent.flat.size]))
+        scaled = jax.tree.map(lambda leaf: leaf, network_params)
+        scaled["params"]["Dense_0"] = jax.tree.map(
+            lambda leaf: 3.0 * leaf, network_params["params"]["Dense_0"]
+        )
+        q_values = agent.network.apply(network_params, obs)
+        q_scaled = agent.network.apply(scaled, obs)
+        if layer_norm:
+            np.testing.assert_array_equal(network_params["params"]["LayerNorm_0"]["scale"], 1.0)
+            np.testing.assert_allclose(q_scaled, q_values, rtol=1e-4, atol=1e-5)
+        else:
+            assert not np.allclose(q_scaled, q_values, rtol=1e-3)
 
 
 def test_continuous_actions_are_refused_before_compiling():
