@@ -9,7 +9,7 @@ import importlib
 from types import ModuleType
 
 #: The learners the `jaxrl` command trains, by `--algo` name.
-ALGORITHMS = ("ppo", "dqn")
+ALGORITHMS = ("ppo", "dqn", "pqn", "sac")
 
 
 def learner(name: str) -> ModuleType:

@@ -54,3 +54,30 @@ def test_list_names_the_tuned_learners_and_shows_a_learners_config(capsys):
     assert main(["list", "CartPole-v1", "--algo", "dqn"]) == 0
     out = capsys.readouterr().out
     assert "tuned DQN config" in out and "replay_ratio" in out
+
+
+@pytest.mark.parametrize(
+    "algo, env_id, settings",
+    [
+        ("pqn", "CartPole-v1", ["--set", "num_envs=4", "--set", "num_steps=16"]),
+        (
+            "sac",
+            "Pendulum-v1",
+            ["--set", "learning_starts=64", "--set", "buffer_size=512", "--set", "batch_size=16"],
+        ),
+    ],
+)
+def test_every_learner_trains_resumes_and_evaluates_from_the_command(
+    algo, env_id, settings, tmp_path, capsys
+):
+    out = tmp_path / algo
+    args = ["--algo", algo, "--seeds", "2", "--total-timesteps", "512", "--cpu-devices", "1"]
+    args += ["--no-progress", "--no-compile-cache", "--eval-episodes", "2", "--chunk-updates", "2"]
+    assert (
+        main(["train", env_id, *args, *settings, "--set", "hidden_sizes=16", "--out", str(out)])
+        == 0
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["algo"] == algo and config["config"]["hidden_sizes"] == [16]
+    assert main(["eval", str(out), "--episodes", "2", "--no-compile-cache"]) == 0
+    assert "2 greedy episodes per run" in capsys.readouterr().out

@@ -119,6 +119,11 @@ class PQNConfig:
         return self.num_envs * self.num_steps
 
     @property
+    def rollout_size(self) -> int:
+        """Env steps per update (all envs together): the batch."""
+        return self.batch_size
+
+    @property
     def minibatch_size(self) -> int:
         return self.batch_size // self.num_minibatches
 

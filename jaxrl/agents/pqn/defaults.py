@@ -1,11 +1,27 @@
-"""Tuned PQN configs per registered env: `default_config(env_id)`."""
+"""Tuned PQN configs per registered env: `default_config(env_id)`.
+
+Each solves its env (the mean return of 100 greedy episodes reaching `env.reward_threshold`) on
+at least 14 of 16 seeds, with the smallest budget found to do so.
+"""
 
 from __future__ import annotations
 
 from jaxrl.agents.pqn.config import PQNConfig
 
+#: What the tuned configs share: rollouts of 32 envs x 32 steps, 4 epochs of 16 minibatches,
+#: Adam at 1e-3 annealed to 0, epsilon from 1 to 0.05 over the first 20% of the updates.
+_TUNED = PQNConfig(num_envs=32, num_steps=32, learning_rate=1e-3)
+
 _CONFIGS: dict[str, PQNConfig] = {
-    "CartPole-v1": PQNConfig(),
+    "Acrobot-v1": _TUNED.replace(total_timesteps=131_072, q_lambda=0.95),
+    "CartPole-v1": _TUNED.replace(total_timesteps=98_304, q_lambda=0.98, epsilon_finish=0.01),
+    # One-step targets (lambda 0) learn the greedy path along the cliff's edge; traces of the
+    # exploring policy would favour the safer detour.
+    "GridWorld-CliffWalking-v0": _TUNED.replace(
+        total_timesteps=131_072, q_lambda=0.0, epsilon_finish=0.1
+    ),
+    "GridWorld-FourRooms-v0": _TUNED.replace(total_timesteps=131_072, q_lambda=0.9),
+    "GridWorld-OpenRoom-v0": _TUNED.replace(total_timesteps=32_768, q_lambda=0.9),
 }
 
 

@@ -9,7 +9,7 @@ from jaxrl import envs
 from jaxrl.agents import ALGORITHMS, learner
 from jaxrl.agents.common.policy import play_policy
 
-ENV_ID = {"ppo": "CartPole-v1", "dqn": "CartPole-v1"}
+ENV_ID = {"ppo": "CartPole-v1", "dqn": "CartPole-v1", "pqn": "CartPole-v1", "sac": "Pendulum-v1"}
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS)
@@ -38,7 +38,7 @@ def test_a_stochastic_policy_follows_its_key(algo):
     config = module.default_config(ENV_ID[algo])
     runner = jax.jit(module.make_init(config, env, params))(jax.random.key(0))
     policy = module.make_policy(config, env, params, deterministic=False)
-    obs = jax.random.normal(jax.random.key(2), (256, 4))
+    obs = jax.random.normal(jax.random.key(2), (256, *env.observation_space(params).shape))
     act = jax.jit(lambda key: policy.act(policy.params(runner.learner), obs, key))
     np.testing.assert_array_equal(act(jax.random.key(3)), act(jax.random.key(3)))
     assert not np.array_equal(act(jax.random.key(3)), act(jax.random.key(4)))
