@@ -21,3 +21,4 @@ def test_the_readmes_python_examples_run_in_order():
     assert float(np.mean(namespace["returns"])) >= 475
     assert namespace["sweep"].metrics["episode_return"].shape[0] == 4
     assert namespace["seeds"].metrics["episode_return"].shape[0] == 16
+    assert namespace["dqn_returns"].shape == (100,)

