@@ -303,6 +303,7 @@ def test_python_dash_m_jaxrl_prints_help():
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_train_as_one_with_the_distributed_flags(trained_run, cli_env, tmp_path):
     import socket
 

@@ -19,6 +19,7 @@ taken over all shards, so an update equals the single-device update on the same 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ import optax
 from flax import struct
 
 from jaxrl import _xla_cpu as xla_cpu
+from jaxrl.agents.common import driver
 from jaxrl.agents.common.evaluation import episode_metrics
 from jaxrl.agents.common.rollout import (
     Envs,
@@ -146,14 +148,11 @@ def make_train(
     """
     env_params = env.default_params if env_params is None else env_params
     agent = make_agent(config, env, env_params)
-    init = make_init(config, env, env_params, axis_name=axis_name)
-    run = make_run_updates(config, env, env_params, log_callback=log_callback, axis_name=axis_name)
-
-    def train(key: jax.Array, hyperparams: PPOHyperparams | None = None) -> TrainResult:
-        runner, metrics = run(init(key, hyperparams), hyperparams)
-        return result_from_runner(agent, runner, metrics)
-
-    return train
+    return driver.chain(
+        make_init(config, env, env_params, axis_name=axis_name),
+        make_run_updates(config, env, env_params, log_callback=log_callback, axis_name=axis_name),
+        functools.partial(result_from_runner, agent),
+    )
 
 
 def make_init(
@@ -193,9 +192,7 @@ def make_run_updates(
     differently in programs of other shapes); one chunk program repeated is bit for bit."""
     env_params = env.default_params if env_params is None else env_params
     agent = make_agent(config, env, env_params)
-    num_updates = config.num_updates if num_updates is None else num_updates
-    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
-        raise ValueError(f"num_updates={num_updates!r}: run at least one update per call.")
+    num_updates = driver.checked_num_updates(config, num_updates)
 
     def run(
         runner: RunnerState, hyperparams: PPOHyperparams | None = None
@@ -203,16 +200,10 @@ def make_run_updates(
         hyperparams = config.hyperparams if hyperparams is None else hyperparams
         local = _local_config(config, axis_name)
 
-        def one_update(runner, _):
-            runner, metrics = update_step(
-                runner, local, env, env_params, agent, hyperparams, axis_name
-            )
-            if log_callback is not None:
-                update = runner.learner.update_index
-                jax.debug.callback(log_callback, {**metrics, "update": update}, ordered=False)
-            return runner, metrics
+        def update(runner):
+            return update_step(runner, local, env, env_params, agent, hyperparams, axis_name)
 
-        return jax.lax.scan(one_update, runner, None, num_updates)
+        return driver.scan_updates(update, runner, num_updates, log_callback)
 
     return run
 

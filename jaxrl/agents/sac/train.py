@@ -18,6 +18,7 @@ named helpers of `jaxrl._xla_cpu` (docs/performance.md).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ import optax
 from flax import struct
 
 from jaxrl import _xla_cpu as xla_cpu
+from jaxrl.agents.common import driver
 from jaxrl.agents.common.evaluation import episode_metrics
 from jaxrl.agents.common.replay import (
     STEP_FIELDS,
@@ -155,14 +157,11 @@ def make_train(
     """
     env_params = env.default_params if env_params is None else env_params
     agent = make_agent(config, env, env_params)
-    init = make_init(config, env, env_params)
-    run = make_run_updates(config, env, env_params, log_callback=log_callback)
-
-    def train(key: jax.Array, hyperparams: SACHyperparams | None = None) -> TrainResult:
-        runner, metrics = run(init(key, hyperparams), hyperparams)
-        return result_from_runner(agent, runner, metrics)
-
-    return train
+    return driver.chain(
+        make_init(config, env, env_params),
+        make_run_updates(config, env, env_params, log_callback=log_callback),
+        functools.partial(result_from_runner, agent),
+    )
 
 
 def make_init(
@@ -195,23 +194,17 @@ def make_run_updates(
     count, so chunks that add up to the run compute what one call does."""
     env_params = env.default_params if env_params is None else env_params
     agent = make_agent(config, env, env_params)
-    num_updates = config.num_updates if num_updates is None else num_updates
-    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or num_updates < 1:
-        raise ValueError(f"num_updates={num_updates!r}: run at least one update per call.")
+    num_updates = driver.checked_num_updates(config, num_updates)
 
     def run(
         runner: RunnerState, hyperparams: SACHyperparams | None = None
     ) -> tuple[RunnerState, Metrics]:
         hyperparams = config.hyperparams if hyperparams is None else hyperparams
 
-        def one_update(runner, _):
-            runner, metrics = update_step(runner, config, env, env_params, agent, hyperparams)
-            if log_callback is not None:
-                update = runner.learner.update_index
-                jax.debug.callback(log_callback, {**metrics, "update": update}, ordered=False)
-            return runner, metrics
+        def update(runner):
+            return update_step(runner, config, env, env_params, agent, hyperparams)
 
-        return jax.lax.scan(one_update, runner, None, num_updates)
+        return driver.scan_updates(update, runner, num_updates, log_callback)
 
     return run
 
