@@ -21,6 +21,7 @@ _BUILTIN = {
     "GridWorld-OpenRoom-v0": "jaxrl.envs.gridworld:open_room",
     "GridWorld-FourRooms-v0": "jaxrl.envs.gridworld:four_rooms",
     "GridWorld-CliffWalking-v0": "jaxrl.envs.gridworld:cliff_walking",
+    "TicTacToe-v0": "jaxrl.envs.games.tic_tac_toe:TicTacToe",
 }
 for _env_id, _entry_point in _BUILTIN.items():
     register(_env_id, _entry_point)
