@@ -22,6 +22,7 @@ _BUILTIN = {
     "GridWorld-FourRooms-v0": "jaxrl.envs.gridworld:four_rooms",
     "GridWorld-CliffWalking-v0": "jaxrl.envs.gridworld:cliff_walking",
     "TicTacToe-v0": "jaxrl.envs.games.tic_tac_toe:TicTacToe",
+    "ConnectFour-v0": "jaxrl.envs.games.connect_four:ConnectFour",
 }
 for _env_id, _entry_point in _BUILTIN.items():
     register(_env_id, _entry_point)

@@ -1,13 +1,15 @@
 """Gymnasium adapters: every jaxrl env as a `gymnasium.Env` and a `gymnasium.vector.VectorEnv`.
 
     import gymnasium as gym
-    import jaxrl.envs.gymnasium_interop  # registers "jaxrl/<id>" for every registered env
+    import jaxrl.envs.gymnasium_interop  # registers "jaxrl/<id>" for every single-agent env
 
     env = gym.make("jaxrl/CartPole-v1")
     vec = gym.make_vec("jaxrl/CartPole-v1", num_envs=4096, vectorization_mode="vector_entry_point")
 
 Gymnasium's "module:id" form works without the import: `gym.make("jaxrl.envs.gymnasium_interop:
-jaxrl/CartPole-v1")`. Gymnasium is optional: this module is the only one that imports it.
+jaxrl/CartPole-v1")`. Gymnasium is optional: this module is the only one that imports it. The
+two-player games have no place in Gymnasium's single-agent API: `jaxrl.envs.pettingzoo_interop`
+wraps them.
 
 Single env: each `step` is one jitted call of one packed uint32 array (observation, reward,
 flags, key and state) and the action, returning the next such array, fetched once: dispatch is
@@ -47,7 +49,8 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from jaxrl.envs import numerics, registry, spaces
+from jaxrl.envs import core, numerics, registry, spaces
+from jaxrl.envs.games.core import TwoPlayerGame
 
 _NO_TIME_LIMIT = 2**31 - 1
 NAMESPACE = "jaxrl"
@@ -81,6 +84,7 @@ class GymnasiumEnv(gymnasium.Env):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: jaxrl envs render 'rgb_array' only.")
         self._env, params = registry.make(env_id, **overrides)
+        _check_single_agent(self._env)
         self._params = params.replace(max_steps=_NO_TIME_LIMIT)
         self.render_mode = render_mode
         action_space = self._env.action_space(params)
@@ -270,6 +274,15 @@ def _packer(example: Any, container: Any):
     return pack, unpack
 
 
+def _check_single_agent(env: core.Environment) -> None:
+    """Refuses the two-player games: Gymnasium's `Env` has one agent, a game two seats."""
+    if isinstance(env, TwoPlayerGame):
+        raise ValueError(
+            f"{env.name} is a two-player game, which Gymnasium's single-agent Env cannot "
+            "express: wrap it with jaxrl.envs.pettingzoo_interop instead."
+        )
+
+
 def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
     """`mode` as an `AutoresetMode`: a member or its value ("NextStep"), as Gymnasium takes it."""
     if isinstance(mode, AutoresetMode):
@@ -318,6 +331,7 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
         if max_episode_steps is not None:
             overrides["max_steps"] = int(max_episode_steps)
         self._env, self._params = registry.make(env_id, **overrides)
+        _check_single_agent(self._env)
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.single_observation_space = to_gymnasium_space(
@@ -585,12 +599,15 @@ class GymnasiumVectorEnv(gymnasium.vector.VectorEnv):
 
 
 def register_gymnasium_envs() -> list[str]:
-    """Registers `jaxrl/<id>` with Gymnasium for every registered jaxrl env; returns the ids."""
+    """Registers `jaxrl/<id>` with Gymnasium for every registered single-agent jaxrl env (not
+    the two-player games: `jaxrl.envs.pettingzoo_interop` wraps those); returns the ids."""
     registered = []
     for env_id in registry.registered():
         gym_id = f"{NAMESPACE}/{env_id}"
+        env, params = registry.make(env_id)
+        if isinstance(env, TwoPlayerGame):
+            continue
         if gym_id not in gymnasium.registry:
-            _, params = registry.make(env_id)
             gymnasium.register(
                 id=gym_id,
                 entry_point=f"{__name__}:GymnasiumEnv",

@@ -1,7 +1,7 @@
-"""`jaxrl bench {envs,ppo,learners,seeds,devices,rlhf,all} [--quick] [--out DIR]`: the speed
-benchmarks.
+"""`jaxrl bench {envs,games,ppo,learners,seeds,devices,rlhf,all} [--quick] [--out DIR]`: the
+speed benchmarks.
 
-`all` runs envs, ppo, learners, seeds and devices; `rlhf` (tokens per second of the RLHF
+`all` runs envs, games, ppo, learners, seeds and devices; `rlhf` (tokens per second of the RLHF
 pipeline) runs on its own.
 
 Each benchmark writes, under DIR (default `runs/bench-<UTC time>/`):
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from jaxrl.bench import devices, envs, harness, learners, ppo, rlhf, seeds
+from jaxrl.bench import devices, envs, games, harness, learners, ppo, rlhf, seeds
 from jaxrl.cli.parser import ArgumentParser
 from jaxrl.files import write_atomically, write_json
 
@@ -33,6 +33,7 @@ from jaxrl.files import write_atomically, write_json
 #: markdown and plot), in report order.
 BENCHMARKS = {
     "envs": envs,
+    "games": games,
     "ppo": ppo,
     "learners": learners,
     "seeds": seeds,
@@ -40,9 +41,10 @@ BENCHMARKS = {
     "rlhf": rlhf,
 }
 #: What `all` runs, in this order (RLHF is its own command: a language model, not RL speed).
-ALL = ("envs", "ppo", "learners", "seeds", "devices")
+ALL = ("envs", "games", "ppo", "learners", "seeds", "devices")
 TITLES = {
     "envs": "Env throughput against num_envs",
+    "games": "Board games against pgx: steps per second",
     "ppo": "PPO on CartPole-v1: wall clock, compile, return against time",
     "learners": "DQN, PQN and SAC against rejax and Stable-Baselines3: wall clock to solved",
     "seeds": "Seeds in parallel against wall time",

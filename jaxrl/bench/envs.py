@@ -450,8 +450,11 @@ def build_gym_adapter(name: str, row: Row, *, autoreset_mode: str) -> harness.Co
     name); under DISABLED the loop resets ended envs with a `reset_mask`."""
     from gymnasium.vector import AutoresetMode
 
+    from jaxrl.envs.games.core import TwoPlayerGame
     from jaxrl.envs.gymnasium_interop import GymnasiumVectorEnv
 
+    if isinstance(row.env, TwoPlayerGame):
+        raise Unavailable(f"{row.env_id} is a two-player game, which Gymnasium cannot wrap")
     mode = AutoresetMode[autoreset_mode]
     adapter = GymnasiumVectorEnv(row.env_id, num_envs=row.num_envs, autoreset_mode=mode)
     reset_ended = mode is AutoresetMode.DISABLED

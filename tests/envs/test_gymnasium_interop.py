@@ -16,8 +16,14 @@ from gymnasium.vector import AutoresetMode  # noqa: E402
 
 import jaxrl.envs.gymnasium_interop as gymnasium_interop  # noqa: E402
 from jaxrl import envs  # noqa: E402
+from jaxrl.envs.games.core import TwoPlayerGame  # noqa: E402
 
-GYM_IDS = [f"jaxrl/{env_id}" for env_id in envs.registered()]
+#: Every registered env but the two-player games, which the PettingZoo adapter wraps instead.
+GYM_IDS = [
+    f"jaxrl/{env_id}"
+    for env_id in envs.registered()
+    if not isinstance(envs.make(env_id)[0], TwoPlayerGame)
+]
 NEXT_STEP, SAME_STEP, DISABLED = (
     AutoresetMode.NEXT_STEP,
     AutoresetMode.SAME_STEP,
@@ -513,6 +519,15 @@ def test_unknown_ids_and_bad_render_modes_are_clear_errors():
         gymnasium_interop.GymnasiumEnv("CartPol-v1")
     with pytest.raises(ValueError, match="rgb_array"):
         gymnasium_interop.GymnasiumEnv("CartPole-v1", render_mode="human")
+
+
+@pytest.mark.parametrize("env_id", ["TicTacToe-v0", "ConnectFour-v0"])
+def test_two_player_games_are_a_one_line_error_naming_the_pettingzoo_adapter(env_id):
+    for adapter in (gymnasium_interop.GymnasiumEnv, gymnasium_interop.GymnasiumVectorEnv):
+        with pytest.raises(ValueError, match="two-player game.*pettingzoo_interop") as error:
+            adapter(env_id)
+        assert len(str(error.value).splitlines()) == 1
+    assert f"jaxrl/{env_id}" not in gymnasium_interop.register_gymnasium_envs()
 
 
 @pytest.mark.parametrize("gym_id", ["jaxrl/CartPole-v1", "jaxrl/GridWorld-CliffWalking-v0"])

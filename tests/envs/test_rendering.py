@@ -28,6 +28,8 @@ FRAME_SIZES = {
     "GridWorld-OpenRoom-v0": (5 * 32, 5 * 32),
     "GridWorld-FourRooms-v0": (13 * 32, 13 * 32),
     "GridWorld-CliffWalking-v0": (4 * 32, 12 * 32),
+    "TicTacToe-v0": (3 * 48, 3 * 48),
+    "ConnectFour-v0": (6 * 32, 7 * 32),
 }
 
 # Gymnasium's colours.
@@ -37,13 +39,28 @@ FLAG = (204, 204, 0)
 ROD = (204, 77, 77)
 LINK = (0, 204, 204)
 
-# Three poses per classic-control env: state fields and their values.
+# Three poses per classic-control env and game: state fields and their values.
 POSES = {
     "CartPole-v1": {"x": [-1.0, 0.0, 1.5], "theta": [0.1, -0.2, 0.0]},
     "MountainCar-v0": {"position": [-1.1, -0.5, 0.4]},
     "MountainCarContinuous-v0": {"position": [-1.1, -0.5, 0.4]},
     "Pendulum-v1": {"th": [0.0, 1.0, -2.5]},
     "Acrobot-v1": {"theta1": [0.0, 1.0, -2.0], "theta2": [0.5, -1.0, 2.0]},
+    # Games: three boards (0 empty, 1 player 0's piece, 2 player 1's).
+    "TicTacToe-v0": {
+        "board": [
+            [[1, 0, 0], [0, 0, 0], [0, 0, 0]],
+            [[1, 0, 0], [0, 2, 0], [0, 0, 0]],
+            [[1, 0, 1], [0, 2, 0], [2, 0, 0]],
+        ]
+    },
+    "ConnectFour-v0": {
+        "board": [
+            [[0] * 7] * 5 + [[0, 0, 0, 1, 0, 0, 0]],
+            [[0] * 7] * 5 + [[0, 0, 2, 1, 0, 0, 0]],
+            [[0] * 7] * 4 + [[0, 0, 0, 1, 0, 0, 0], [0, 0, 2, 1, 2, 0, 0]],
+        ]
+    },
 }
 
 
@@ -68,8 +85,8 @@ def _batch(state, fields, size=2):
 
 
 def _posed_states(env_id):
-    """Three distinct states, batched: `POSES` for classic control, the first three empty
-    cells of a GridWorld's layout."""
+    """Three distinct states, batched: `POSES` for classic control and games, the first three
+    empty cells of a GridWorld's layout."""
     env, params, state, _, _ = _compiled(env_id)
     if isinstance(env, gridworld.GridWorld):
         rows, cols = np.nonzero(np.asarray(params.layout) == gridworld.EMPTY)
