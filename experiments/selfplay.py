@@ -5,7 +5,8 @@ again and again); after each chunk the learner's network (greedy, ties broken at
 search at play time) plays `--games` games against every rung of the game's ladder, half from
 each seat, and the win, draw and loss rates are recorded with the seconds since the command
 started (compile included). The curve and the final rates go to `--out` (default
-`runs/selfplay-<game>-<UTC time>.json`) and the final table is printed.
+`runs/selfplay-<game>-<UTC time>.json`), the curve's plot beside it (`.png`), and the final
+table is printed.
 
     python experiments/selfplay.py TicTacToe-v0
     python experiments/selfplay.py ConnectFour-v0 --minutes 15
@@ -28,6 +29,7 @@ from jaxrl.agents import selfplay
 from jaxrl.agents.selfplay import ladder
 from jaxrl.agents.selfplay.networks import make_agent
 from jaxrl.cli.parser import ArgumentParser
+from jaxrl.cli.plots import save_ladder_curve
 from jaxrl.envs.games.core import TwoPlayerGame
 from jaxrl.files import write_json
 from jaxrl.machine import available_cores, cpu_model
@@ -168,10 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{result['seconds']:.0f} s from start, compile included. CPU: {cpu} ({cores} cores), "
         f"jax {jax.__version__}. Command: `{command}`"
     )
-    write_json(
-        out, {"cpu": cpu, "cores": cores, "jax": jax.__version__, "command": command, **result}
-    )
-    print(f"wrote {out}", file=sys.stderr)
+    machine = {"cpu": cpu, "cores": cores, "jax": jax.__version__}
+    write_json(out, {**machine, "command": command, **result})
+    plot = out.with_suffix(".png")
+    save_ladder_curve(plot, result["curve"], list(result["final"]), args.game)
+    print(f"wrote {out} and {plot}", file=sys.stderr)
     return 0
 
 

@@ -49,6 +49,10 @@ def test_the_quick_tour_prints_every_chapter(quick_tour):
     assert "Pos(3,11): terminated after 13 steps, return -13" in stdout
     assert any(line.startswith("PPO CartPole-v1: 2 seeds") for line in lines)
     assert any(line.startswith("DQN: 2 seeds") for line in lines)
+    assert any(line.startswith("self-play Tic-tac-toe:") for line in lines)
+    # A game against the solver, move by move, ending in a result.
+    assert "X plays (" in stdout and "O plays (" in stdout
+    assert any(line in ("draw", "X wins", "O wins") for line in lines)
     assert lines[-2].startswith("next: the RLHF chapter, `jaxrl rlhf`")
     assert len(lines) < 120  # short, readable output
 
@@ -76,9 +80,11 @@ def test_the_quick_tour_writes_meaningful_results(quick_tour):
     for name in ("PPO", "DQN"):
         scores = summary["ppo_vs_dqn"][name]["evaluation_return_per_seed"]
         assert len(scores) == 2 and all(1 <= r <= 500 for r in scores)
+    curve = summary["selfplay"]["curve"]
+    assert len(curve) == 2 and all(0 <= point["solver"] <= 1 for point in curve)
     from PIL import Image
 
-    for name in ("cliff_walk.png", "ppo_learning_curves.png", "ppo_vs_dqn.png"):
+    for name in ("cliff_walk.png", "ppo_learning_curves.png", "ppo_vs_dqn.png", "selfplay.png"):
         with Image.open(out / name) as image:
             assert image.format == "PNG" and image.width > 300 and image.height > 200
     assert not list(out.glob("*.tmp*"))  # every file written atomically

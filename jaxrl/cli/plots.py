@@ -94,6 +94,43 @@ def save_sweep_plot(
     _save(figure, path)
 
 
+def save_ladder_curve(
+    path: Path, curve: list[dict[str, Any]], rungs: list[str], game_id: str
+) -> None:
+    """A self-play run against each ladder rung over wall-clock: win rate, and win or draw.
+
+    Args:
+        path: the PNG to write.
+        curve: points with "seconds" and, per rung, a dict with "win", "draw" and "loss" rates
+            (`experiments/selfplay.py`'s curve).
+        rungs: the rungs to draw, weakest first.
+        game_id: for the title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds = [point["seconds"] for point in curve]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True, sharey=True)
+    for rung in rungs:
+        wins = [point[rung]["win"] for point in curve]
+        not_lost = [point[rung]["win"] + point[rung]["draw"] for point in curve]
+        (line,) = axes[0].plot(seconds, wins, marker="o", markersize=3, label=rung)
+        axes[1].plot(seconds, not_lost, marker="o", markersize=3, color=line.get_color())
+    axes[0].set_ylabel("rate over games from both seats")
+    axes[0].set_title("win")
+    axes[1].set_title("win or draw")
+    for axis in axes:
+        axis.set_xlabel("wall-clock seconds (compile and evaluation included)")
+        axis.set_ylim(-0.02, 1.02)
+        axis.grid(alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize="small")
+    figure.suptitle(f"Self-play on {game_id}: the network alone against each ladder rung")
+    figure.tight_layout()
+    _save(figure, path)
+
+
 def _save(figure, path: Path) -> None:
     import matplotlib.pyplot as plt
 

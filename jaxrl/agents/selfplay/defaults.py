@@ -5,8 +5,11 @@ from __future__ import annotations
 from jaxrl.agents.selfplay.config import SelfPlayConfig
 
 _CONFIGS: dict[str, SelfPlayConfig] = {
+    # Never loses to the exact solver (1000 games, both seats) on 8 of 8 seeds at entropy
+    # bonuses of 0.2 and 0.4; at 0.01-0.05 it lost 10-30% of them, at 1M steps 0-8%.
+    # Greedy opponents punish mistakes (at temperature 1 it lost most games to the solver).
     "TicTacToe-v0": SelfPlayConfig(
-        total_timesteps=300_000,
+        total_timesteps=2_000_000,
         num_envs=64,
         num_steps=16,
         update_epochs=4,
@@ -16,12 +19,14 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
         learning_rate=1e-3,
         gamma=1.0,
         gae_lambda=0.95,
-        ent_coef=0.01,
+        ent_coef=0.2,
         league_size=8,
-        snapshot_interval=10,
+        snapshot_interval=2,
+        opponent_temperature=0.0,
     ),
+    # 12M learner moves: what fits in 15 minutes on a 2-core CPU (about 15k moves/s).
     "ConnectFour-v0": SelfPlayConfig(
-        total_timesteps=2_000_000,
+        total_timesteps=12_058_624,
         num_envs=128,
         num_steps=32,
         update_epochs=4,
@@ -31,9 +36,10 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
         learning_rate=5e-4,
         gamma=1.0,
         gae_lambda=0.95,
-        ent_coef=0.01,
+        ent_coef=0.05,
         league_size=8,
-        snapshot_interval=10,
+        snapshot_interval=2,
+        opponent_temperature=0.0,
     ),
 }
 
