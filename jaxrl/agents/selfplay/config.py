@@ -12,6 +12,9 @@ class SelfPlayConfig(PPOConfig):
     """PPO's settings (`PPOConfig`; `num_envs` games are played at once, one learner move per
     step) and the league's.
 
+    Network (static):
+        conv_features: filters of a 4x4 convolution over the board before the MLP (0: none).
+
     League settings (static):
         league_size: opponents kept (at least 2): a uniformly random player, and the
             learner's last `league_size - 1` snapshots in a ring.
@@ -20,12 +23,22 @@ class SelfPlayConfig(PPOConfig):
             their most probable move); below 1 they punish mistakes more often.
     """
 
+    conv_features: int = 0
     league_size: int = 8
     snapshot_interval: int = 10
     opponent_temperature: float = 1.0
 
     def __post_init__(self):
         super().__post_init__()
+        if (
+            isinstance(self.conv_features, bool)
+            or not isinstance(self.conv_features, int)
+            or (self.conv_features < 0)
+        ):
+            raise ValueError(
+                f"SelfPlayConfig.conv_features={self.conv_features!r}: give 0 (no convolution) "
+                "or a positive number of filters."
+            )
         for name in ("league_size", "snapshot_interval"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -24,7 +24,9 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
         snapshot_interval=2,
         opponent_temperature=0.0,
     ),
-    # 12M learner moves: what fits in 15 minutes on a 2-core CPU (about 15k moves/s).
+    # 12M learner moves: what fits in 15 minutes on a 2-core CPU (about 15k moves/s). At 1.5M
+    # moves an entropy bonus of 0.3 won 35% against one-ply rules, 0.01 and 0.1 19%; a 4x4
+    # convolution over the board (`conv_features=32`) won 34% at half the speed.
     "ConnectFour-v0": SelfPlayConfig(
         total_timesteps=12_058_624,
         num_envs=128,
@@ -36,7 +38,7 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
         learning_rate=5e-4,
         gamma=1.0,
         gae_lambda=0.95,
-        ent_coef=0.05,
+        ent_coef=0.3,
         league_size=8,
         snapshot_interval=2,
         opponent_temperature=0.0,

@@ -11,7 +11,12 @@ import pytest
 from jaxrl import envs
 from jaxrl.agents import selfplay
 from jaxrl.agents.selfplay import ladder
-from jaxrl.agents.selfplay.networks import ILLEGAL_LOGIT, learner_observation, make_agent
+from jaxrl.agents.selfplay.networks import (
+    ILLEGAL_LOGIT,
+    learner_observation,
+    make_agent,
+    window_indices,
+)
 from jaxrl.agents.selfplay.train import League
 from jaxrl.agents.selfplay.versus import Versus
 
@@ -203,3 +208,29 @@ def test_self_play_learns_tic_tac_toe_to_never_lose_to_the_solver(game):
         lambda key: ladder.play_games(game, player, ladder.solver_player(game), key, 1000)
     )(jax.random.key(1))
     assert int(jnp.sum(match.losses)) == 0, match
+
+
+def test_the_convolution_sees_the_board_and_keeps_the_mask():
+    game = envs.make("ConnectFour-v0")[0]
+    config = TINY.replace(conv_features=4)
+    agent = make_agent(config, game)
+    params = agent.unravel(
+        agent.flat.init_from_bits(jax.random.bits(jax.random.key(0), (agent.flat.size,)))
+    )
+    kernel = params["params"]["conv"]["kernel"]
+    assert kernel.shape == (4 * 4 * 2, 4)
+    # He's scale over the window and both planes, like every hidden layer.
+    assert float(jnp.std(kernel)) == pytest.approx(np.sqrt(2.0 / 32), rel=0.3)
+    # Window 0 is the top-left 4x4 block, window 11 the bottom-right one.
+    windows = window_indices((6, 7), (4, 4))
+    assert windows.shape == (12, 32) and windows[0, :2].tolist() == [0, 1]
+    assert windows[11, -1] == (5 * 7 + 6) * 2 + 1
+    board = jnp.zeros((6, 7), jnp.int8).at[:, 3].set(jnp.asarray([1, 2, 1, 2, 1, 2], jnp.int8))
+    state = game.reset(jax.random.key(0))[1].replace(
+        board=board, legal_action_mask=game.legal_moves(board)
+    )
+    obs = learner_observation(game, state)
+    policy, value = agent.network.apply(params, obs)
+    assert np.asarray(policy.logits)[3] == ILLEGAL_LOGIT and np.isfinite(float(value))
+    other = learner_observation(game, state.replace(board=board.at[5, 0].set(1)))
+    assert float(agent.network.apply(params, other)[1]) != float(value)  # the board matters
