@@ -2,6 +2,7 @@
 table is printed (no timing is asserted: the machine is shared)."""
 
 import argparse
+import importlib.util
 
 import jax
 import jax.numpy as jnp
@@ -44,8 +45,13 @@ def test_a_tiny_run_has_every_figure_and_ratio(capsys):
         ("TicTacToe-v0", 4),
         ("ConnectFour-v0", 4),
     ]
+    # pgx is the bench extra: without it the run is jaxrl's figures alone, with a note.
+    with_pgx = importlib.util.find_spec("pgx") is not None
+    expected = set(games.CONTESTANTS) if with_pgx else {"jaxrl_a", "jaxrl_b"}
     for row in section["results"]:
-        assert set(row["figures"]) == set(games.CONTESTANTS)
+        assert set(row["figures"]) == expected
         assert all(figure["steps_per_s"] > 0 for figure in row["figures"].values())
-        assert all(value > 0 for value in row["ratios"].values())
-    assert section["cpu"] in table and "jaxrl_b/pgx" in table
+        ratios = list(row["ratios"].values())
+        assert all(value > 0 for value in ratios) if with_pgx else ratios == [None, None]
+    assert section["cpu"] in table
+    assert ("pgx skipped" in table) != with_pgx

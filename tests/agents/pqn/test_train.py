@@ -218,16 +218,16 @@ def test_compile_options_follow_the_samples_and_the_envs_per_device():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id", pqn.tuned_env_ids())
-def test_default_config_solves_its_env_on_at_least_6_of_8_seeds(env_id):
-    """Each tuned default, 8 seeds vmapped, each scored by the mean of 100 greedy episodes
-    against the env's reward threshold. Tuning asked 14 of 16; 6 of 8 leaves room for seeds
-    that fall just short."""
+def test_default_config_solves_its_env_on_at_least_3_of_4_seeds(env_id):
+    """Each tuned default, 4 seeds vmapped, each scored by the mean of 100 greedy episodes
+    against the env's reward threshold. Tuning asked 14 of 16 (the learning table has 16 of 16
+    for each); 3 of 4 leaves room for a seed that falls just short."""
     env, params = envs.make(env_id)
     config = pqn.default_config(env_id)
     train = jax.vmap(pqn.make_train(config, env, params))
-    options = pqn.compile_options(config, runs_per_device=8)
-    result = jaxrl.jit(train, options)(jax.random.split(jax.random.key(42), 8))
+    options = pqn.compile_options(config, runs_per_device=4)
+    result = jaxrl.jit(train, options)(jax.random.split(jax.random.key(42), 4))
     evaluate = jax.vmap(pqn.make_evaluate(config, env, params, num_episodes=100))
-    keys = jax.random.split(jax.random.key(1), 8)
+    keys = jax.random.split(jax.random.key(1), 4)
     mean_returns = np.asarray(jax.jit(evaluate)(result.params, keys, result.obs_stats)).mean(1)
-    assert np.sum(mean_returns >= env.reward_threshold(params)) >= 6, mean_returns
+    assert np.sum(mean_returns >= env.reward_threshold(params)) >= 3, mean_returns

@@ -19,6 +19,7 @@ from jaxrl.agents.selfplay.networks import (
 )
 from jaxrl.agents.selfplay.train import League
 from jaxrl.agents.selfplay.versus import Versus
+from jaxrl.envs.games.core import TwoPlayerGame
 
 #: Four updates of 8 games x 4 learner moves, a 16-unit network, a snapshot every update.
 TINY = selfplay.SelfPlayConfig(
@@ -130,6 +131,14 @@ def test_the_league_is_a_ring_of_snapshots():
     # The random player (zeros) stays in slot 0; snapshots cycle through the others.
     np.testing.assert_array_equal(np.asarray(league.params[:, 0]), [0.0, 3.0, 2.0])
     assert int(league.count) == 3 and int(league.snapshots) == 3
+
+
+def test_every_game_has_a_tuned_config():
+    games = [i for i in envs.registered() if isinstance(envs.make(i)[0], TwoPlayerGame)]
+    assert sorted(selfplay.tuned_env_ids()) == sorted(games) == ["ConnectFour-v0", "TicTacToe-v0"]
+    for game_id in games:
+        config = selfplay.default_config(game_id)
+        assert config.replace() == config and config.num_updates >= 1
 
 
 def test_bad_settings_fail_before_compiling(game):
