@@ -8,8 +8,11 @@ feedback, small enough for a 2-core CPU in minutes and unchanged on a GPU:
 - `pretrain`: next-token pretraining.
 - `labeller`: the hidden "human" (gold score) and its noisy Bradley-Terry preferences.
 - `reward_model`: preference pairs, a Bradley-Terry reward model, its normalisation.
+- `rollout`: sampling and scoring shared by the on-policy methods, their minibatch loop.
 - `ppo`: RLHF-PPO with a per-token KL penalty to the pretrained policy.
-- `dpo`: Direct Preference Optimisation on the same pairs.
+- `rloo`, `grpo`: REINFORCE leave-one-out and group-relative policy optimisation (no critic).
+- `dpo`: Direct Preference Optimisation on the same pairs (sigmoid, IPO and conservative losses).
+- `best_of_n`: best-of-n by the proxy for every n from one batch of samples, and its KL.
 - `evaluation`: gold score, proxy score and KL of a policy, on its own samples.
 - `pipeline`: the `jaxrl rlhf` command and `throughput`.
 """

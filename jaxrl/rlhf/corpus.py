@@ -72,16 +72,21 @@ def encode(text: str, max_len: int) -> np.ndarray:
 
 
 def decode(ids) -> str:
-    """The words of a token sequence up to its first EOS; BOS and PAD are dropped.
+    """The words of a token sequence up to its first EOS.
 
-    A sequence that never reaches EOS (cut off at `max_len`) ends with " ...".
+    One BOS at position 0 is framing and dropped. Any other BOS or PAD before EOS is something a
+    policy chose to emit, so it is kept, as "<bos>" or "<pad>": no review contains those words,
+    and `labeller.reference_gold_score` scores such a text ungrammatical, as `gold_score` does
+    the tokens. A sequence that never reaches EOS (cut off at `max_len`) ends with " ...".
     """
+    tokens = np.asarray(ids).tolist()
+    if tokens[:1] == [BOS_ID]:
+        tokens = tokens[1:]
     words = []
-    for token in np.asarray(ids).tolist():
+    for token in tokens:
         if token == EOS_ID:
             return " ".join(words)
-        if token not in (PAD_ID, BOS_ID):
-            words.append(VOCAB[token])
+        words.append(VOCAB[token])
     return " ".join(words) + " ..."
 
 

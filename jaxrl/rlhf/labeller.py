@@ -9,7 +9,11 @@ The gold score of a review is what a fussy reader thinks of it:
   awful" is mildly good and "not great" mildly bad);
 - "but" halves everything said before it and weights every later clause by 1.5;
 - a clause about a noun already mentioned is repetitive and worth -1 whatever it says;
-- anything that is not a grammatical review ending in EOS scores `UNGRAMMATICAL_SCORE`.
+- anything that is not a grammatical review ending in EOS scores `UNGRAMMATICAL_SCORE`,
+  including a review with BOS or PAD before its EOS (a policy can emit them mid-response).
+
+A token sequence is read like `corpus.decode` reads it: one BOS at position 0 is framing, and
+whatever follows the first EOS is ignored.
 
 `gold_score` runs inside jit (a finite-state machine scanned over the tokens);
 `reference_gold_score` is the same rule in plain Python, for tests and for reading.
@@ -57,7 +61,9 @@ def clause_weight(noun: str, adjective: str) -> float:
 def reference_gold_score(text: str) -> float:
     """The gold score of a review given as words (no BOS/EOS), in plain Python.
 
-    A text that `corpus.decode` marks as cut off (ending in "...") is ungrammatical.
+    A text that `corpus.decode` marks as cut off (ending in "...") is ungrammatical, and so is
+    one with the "<bos>" or "<pad>" it writes for those tokens before EOS: neither is a word of
+    the grammar.
     """
     score = parse_review(text)
     return UNGRAMMATICAL_SCORE if score is None else score
@@ -144,7 +150,8 @@ def gold_score(tokens: jax.Array) -> jax.Array:
     """The hidden gold score of token sequences, inside jit.
 
     Args:
-        tokens: `[..., L]` int32, each `[BOS, words..., EOS, PAD...]` (or cut off without EOS).
+        tokens: `[..., L]` int32, each `[BOS, words..., EOS, PAD...]` (or cut off without EOS);
+            any other sequence of token ids is scored as `corpus.decode` reads it.
 
     Returns:
         `[...]` float32 gold scores (see the module docstring).
@@ -212,8 +219,10 @@ def _gold_score_one(tokens: jax.Array) -> jax.Array:
         jnp.float32(1.0),
         jnp.int32(0),
     )
-    # tokens[0] is BOS.
-    (state, total, *_), _ = jax.lax.scan(step, init, tokens[1:])
+    # A leading BOS is framing (as in `corpus.decode`): drop it and pad the end, which cannot
+    # change the verdict since the parser has either finished or fails on PAD.
+    words = jnp.where(tokens[0] == corpus.BOS_ID, jnp.append(tokens[1:], corpus.PAD_ID), tokens)
+    (state, total, *_), _ = jax.lax.scan(step, init, words)
     return jnp.where(state == FINISHED, total, UNGRAMMATICAL_SCORE).astype(jnp.float32)
 
 

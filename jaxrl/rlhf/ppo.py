@@ -5,16 +5,18 @@ Generation is the environment: the state is the tokens so far, the action the ne
 the episode ends at EOS (or at `max_len`). Each iteration is one fused step of
 `train = make_train(...)`:
 
-1. `collect_rollout` samples `rollouts` sequences from the policy (`model.generate`) and
-   scores them: the per-token reward is `-kl_coef * (log pi - log pi_ref)` on every response
-   token plus the reward model's score on the last (`per_token_rewards`); a sequence cut off
-   without EOS gets `no_eos_penalty` instead of a score. Log-probabilities are recomputed by a
-   full forward pass at the sampling temperature, not taken from the sampler.
+1. `collect_rollout` samples `rollouts` sequences from the policy and scores them
+   (`rollout.sample_and_score`, shared with RLOO and GRPO): the per-token reward is
+   `-kl_coef * (log pi - log pi_ref)` on every response token plus the reward model's score on
+   the last (`per_token_rewards`); a sequence cut off without EOS gets `no_eos_penalty` instead
+   of a score. Log-probabilities are recomputed by a full forward pass at the sampling
+   temperature, not taken from the sampler.
 2. `jaxrl.gae.compute_gae` (gamma = 1, the end of the response is a termination) gives
    advantages and value targets per token.
 3. `update_epochs` passes of shuffled minibatches of sequences minimise jaxrl's `ppo_loss`
    (clipped surrogate, clipped value loss) with `mask=` the response tokens.
-4. With `kl_target` set, the KL coefficient adapts (`adaptive_kl_coef`, Ziegler et al. 2019).
+4. With `kl_target` set, the KL coefficient adapts (`adaptive_kl_coef`, Ziegler et al. 2019),
+   over a horizon scaled to the run unless `kl_horizon` is given.
 
 The details that make RLHF-PPO work, after "The N implementation details of RLHF with PPO"
 (Huang et al. 2022): the reward model is normalised on pretrained samples
@@ -38,21 +40,30 @@ from jax.flatten_util import ravel_pytree
 from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import Categorical
 from jaxrl.gae import compute_gae
-from jaxrl.rlhf import labeller
-from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
+from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import (
     ModelConfig,
-    generate,
     last_token_index,
-    log_probs_from_hidden,
     logits_from_hidden,
-    response_mask,
     scalars_from_hidden,
     stacked_hidden,
 )
-from jaxrl.rlhf.reward_model import RewardModel, reward_from_hidden
+from jaxrl.rlhf.reward_model import RewardModel
+from jaxrl.rlhf.rollout import (
+    Metrics,
+    check_divides,
+    check_non_negative,
+    check_positive,
+    check_positive_ints,
+)
 
-Metrics = dict[str, jax.Array]
+#: The adaptive KL controller's default horizon as a share of the run's sequences, capped at
+#: Ziegler et al.'s 10,000. The coefficient's time constant is then a twentieth of the run and,
+#: with the error clipped at 20%, it can move by up to e^4 (about 55x) either way within the
+#: run; the fixed 10,000 barely moves it in a run of a few thousand sequences. A long run keeps
+#: Ziegler's pace.
+KL_HORIZON_FRACTION = 0.05
+ZIEGLER_KL_HORIZON = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +83,9 @@ class RLHFPPOConfig:
         gamma, gae_lambda: GAE's discount (1: the episode is short and ends) and lambda.
         kl_coef: the KL penalty's coefficient (its initial value when adaptive).
         kl_target: target KL per sequence in nats; None keeps `kl_coef` fixed.
-        kl_horizon: the adaptive controller's horizon in sequences.
+        kl_horizon: the adaptive controller's horizon in sequences; None (the default) scales
+            it to the run: `KL_HORIZON_FRACTION` of its `iterations * rollouts` sequences, at
+            most Ziegler et al.'s 10,000 and at least `rollouts` (see `adaptive_kl_horizon`).
         temperature: sampling temperature, also used for every log-probability.
         no_eos_penalty: the score given to a response cut off without EOS.
         whiten_rewards: divide the per-token rewards by their std over response tokens.
@@ -91,31 +104,19 @@ class RLHFPPOConfig:
     gae_lambda: float = 0.95
     kl_coef: float = 0.05
     kl_target: float | None = None
-    kl_horizon: int = 10_000
+    kl_horizon: int | None = None
     temperature: float = 1.0
     no_eos_penalty: float = -2.0
     whiten_rewards: bool = False
     max_grad_norm: float = 1.0
 
     def __post_init__(self):
-        for name in ("iterations", "rollouts", "update_epochs", "num_minibatches", "kl_horizon"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer.")
-        if self.rollouts % self.num_minibatches:
-            raise ValueError(
-                f"num_minibatches={self.num_minibatches} does not divide rollouts="
-                f"{self.rollouts}; choose a divisor of {self.rollouts}."
-            )
-        positive = ("learning_rate", "clip_eps", "temperature", "max_grad_norm")
-        for name in positive:
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name}={value!r}: must be a positive number.")
-        for name in ("vf_coef", "ent_coef", "kl_coef"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
-                raise ValueError(f"{name}={value!r}: must be a non-negative number.")
+        check_positive_ints(self, ("iterations", "rollouts", "update_epochs", "num_minibatches"))
+        if self.kl_horizon is not None:
+            check_positive_ints(self, ("kl_horizon",))
+        check_divides(self, "num_minibatches", "rollouts")
+        check_positive(self, ("learning_rate", "clip_eps", "temperature", "max_grad_norm"))
+        check_non_negative(self, ("vf_coef", "ent_coef", "kl_coef"))
         if not 0 < self.gamma <= 1 or not 0 <= self.gae_lambda <= 1:
             raise ValueError(
                 f"gamma={self.gamma}, gae_lambda={self.gae_lambda}: need 0 < gamma <= 1 and "
@@ -134,6 +135,16 @@ class RLHFPPOConfig:
     @property
     def minibatch_size(self) -> int:
         return self.rollouts // self.num_minibatches
+
+    @property
+    def adaptive_kl_horizon(self) -> int:
+        """The KL controller's horizon in sequences: `kl_horizon`, or scaled to the run."""
+        if self.kl_horizon is not None:
+            return self.kl_horizon
+        scaled = round(KL_HORIZON_FRACTION * self.iterations * self.rollouts)
+        # At least one iteration's sequences: a gain rollouts / horizon above 1 would step past
+        # the coefficient that holds the target.
+        return max(self.rollouts, min(ZIEGLER_KL_HORIZON, scaled))
 
 
 @struct.dataclass
@@ -178,10 +189,7 @@ class Rollout:
 
 
 def make_optimizer(config: RLHFPPOConfig) -> optax.GradientTransformation:
-    return optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm),
-        optax.adam(config.learning_rate, eps=1e-5),
-    )
+    return shared.make_optimizer(config.learning_rate, config.max_grad_norm)
 
 
 def value_params_from_reward_model(reward_model: RewardModel) -> dict:
@@ -239,7 +247,10 @@ def adaptive_kl_coef(
     """Ziegler et al.'s proportional controller: raises the coefficient when the measured KL is
     above target, lowers it when below.
 
-    kl_coef * (1 + clip(kl / target - 1, -0.2, 0.2) * num_sequences / horizon).
+    kl_coef * (1 + clip(kl / target - 1, -0.2, 0.2) * num_sequences / horizon). Where the KL
+    falls as 1 / kl_coef, the coefficient's distance to its fixed point shrinks by a factor
+    (1 - num_sequences / horizon) per call once inside the clip: the horizon is the controller's
+    time constant in sequences (`RLHFPPOConfig.adaptive_kl_horizon` scales it to the run).
     """
     error = jnp.clip(kl / target - 1.0, -0.2, 0.2)
     return kl_coef * (1.0 + error * num_sequences / horizon)
@@ -260,28 +271,21 @@ def collect_rollout(
         no-EOS penalty), "kl" (mean KL to pi_ref per sequence), "eos_rate", "length",
         "reward" (mean return including the KL penalty), "kl_coef".
     """
-    tokens = generate(model_config, state.policy_params, key, config.rollouts, config.temperature)
-    mask = response_mask(tokens)
-    hidden = stacked_hidden(
+    samples = shared.sample_and_score(
         model_config,
-        [
-            state.policy_params["body"],
-            ref_params["body"],
-            state.value_params["body"],
-            reward_model.params["body"],
-        ],
-        tokens,
+        state.policy_params,
+        ref_params,
+        reward_model,
+        key,
+        config.rollouts,
+        config.temperature,
+        config.no_eos_penalty,
+        value_params=state.value_params,
     )
-    log_probs, ref_log_probs = (
-        log_probs_from_hidden(model_config, params["lm_head"], h, tokens, config.temperature)
-        for params, h in ((state.policy_params, hidden[0]), (ref_params, hidden[1]))
+    mask, values = samples.mask, samples.values
+    rewards = per_token_rewards(
+        samples.score, samples.log_probs, samples.ref_log_probs, mask, state.kl_coef
     )
-    values = scalars_from_hidden(state.value_params["scalar_head"], hidden[2])[:, :-1]
-    values = jnp.where(mask, values, 0.0)
-    proxy = reward_from_hidden(reward_model, hidden[3], tokens)
-    ended = ended_with_eos(tokens) > 0
-    score = jnp.where(ended, proxy, config.no_eos_penalty)
-    rewards = per_token_rewards(score, log_probs, ref_log_probs, mask, state.kl_coef)
     if config.whiten_rewards:
         valid = mask.astype(jnp.float32)
         mean = jnp.sum(rewards * valid) / valid.sum()
@@ -290,7 +294,7 @@ def collect_rollout(
 
     # Time-major for compute_gae. The last response token ends the episode (terminated: it
     # bootstraps nothing); the padding after it is terminated too, so its advantages are 0.
-    last = last_token_index(tokens) - 1
+    last = last_token_index(samples.tokens) - 1
     is_last = jnp.arange(mask.shape[1])[None, :] == last[:, None]
     next_values = jnp.concatenate([values[:, 1:], jnp.zeros_like(values[:, :1])], axis=1)
     advantages, targets = compute_gae(
@@ -303,48 +307,31 @@ def collect_rollout(
         config.gae_lambda,
     )
     rollout = Rollout(
-        tokens=tokens,
+        tokens=samples.tokens,
         mask=mask,
-        log_probs=log_probs,
-        ref_log_probs=ref_log_probs,
+        log_probs=samples.log_probs,
+        ref_log_probs=samples.ref_log_probs,
         values=values,
         advantages=advantages.T,
         targets=targets.T,
-        score=score,
+        score=samples.score,
     )
     metrics = {
-        "gold": labeller.gold_score(tokens).mean(),
-        "proxy": proxy.mean(),
-        "kl": kl_to_reference(log_probs, ref_log_probs, mask).mean(),
-        "eos_rate": ended.mean(),
-        "length": mask.sum(axis=1).mean(),
+        **shared.sample_metrics(samples),
         "reward": jnp.sum(rewards, axis=1).mean(),
         "kl_coef": state.kl_coef,
     }
     return rollout, metrics
 
 
-def update_epoch(
-    model_config: ModelConfig,
-    config: RLHFPPOConfig,
-    state: PPOState,
-    rollout: Rollout,
-    key: jax.Array,
+def update(
+    model_config: ModelConfig, config: RLHFPPOConfig, state: PPOState, rollout: Rollout, key
 ) -> tuple[PPOState, LossInfo]:
-    """One pass of shuffled minibatch Adam steps over the rollout's sequences."""
-    optimizer = make_optimizer(config)
-    permutation = jax.random.permutation(key, config.rollouts)
-    minibatches = jax.tree.map(
-        lambda x: x[permutation].reshape(
-            (config.num_minibatches, config.minibatch_size) + x.shape[1:]
-        ),
-        rollout,
-    )
+    """`update_epochs` passes of shuffled minibatch Adam steps over the rollout's sequences;
+    returns the last epoch's loss terms, averaged over its minibatches."""
 
-    flat_params, unravel = ravel_pytree((state.policy_params, state.value_params))
-
-    def loss_fn(flat_params, minibatch: Rollout):
-        policy_params, value_params = unravel(flat_params)
+    def loss_fn(params, minibatch: Rollout):
+        policy_params, value_params = params
         hidden = stacked_hidden(
             model_config, [policy_params["body"], value_params["body"]], minibatch.tokens
         )
@@ -366,32 +353,20 @@ def update_epoch(
             mask=minibatch.mask,
         )
 
-    def step(carry, minibatch):
-        params, opt_state = carry
-        grads, info = jax.grad(loss_fn, has_aux=True)(params, minibatch)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), info
-
-    (flat_params, opt_state), infos = jax.lax.scan(
-        step, (flat_params, state.opt_state), minibatches
+    (policy_params, value_params), opt_state, info = shared.minibatch_updates(
+        loss_fn,
+        make_optimizer(config),
+        (state.policy_params, state.value_params),
+        state.opt_state,
+        rollout,
+        key,
+        config.update_epochs,
+        config.num_minibatches,
     )
-    policy_params, value_params = unravel(flat_params)
     state = state.replace(
         policy_params=policy_params, value_params=value_params, opt_state=opt_state
     )
-    return state, jax.tree.map(jnp.mean, infos)
-
-
-def update(
-    model_config: ModelConfig, config: RLHFPPOConfig, state: PPOState, rollout: Rollout, key
-) -> tuple[PPOState, LossInfo]:
-    """`update_epochs` passes over one rollout; returns the last epoch's loss terms."""
-
-    def epoch(state, epoch_key):
-        return update_epoch(model_config, config, state, rollout, epoch_key)
-
-    state, infos = jax.lax.scan(epoch, state, jax.random.split(key, config.update_epochs))
-    return state, jax.tree.map(lambda x: x[-1], infos)
+    return state, info
 
 
 def make_train(
@@ -421,7 +396,7 @@ def make_train(
                     metrics["kl"],
                     config.kl_target,
                     config.rollouts,
-                    config.kl_horizon,
+                    config.adaptive_kl_horizon,
                 )
             )
         return state, {

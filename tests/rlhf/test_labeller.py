@@ -24,7 +24,7 @@ def test_encode_decode_round_trip():
 
 
 def test_decode_marks_a_sequence_cut_off_without_eos():
-    ids = corpus.encode("the room was okay", MAX_LEN)
+    ids = corpus.encode("the room was okay", 6)
     ids[5] = corpus.TOKEN_ID["and"]
     assert corpus.decode(ids) == "the room was okay and ..."
 
@@ -101,6 +101,68 @@ def test_jitted_gold_score_matches_the_python_reference():
     np.testing.assert_allclose(gold, reference, atol=1e-5)
     assert (reference[300:] == labeller.UNGRAMMATICAL_SCORE).mean() > 0.3
     np.testing.assert_array_equal(gold_score(batch.reshape(2, 300, -1)), gold.reshape(2, 300))
+
+
+def test_decode_keeps_bos_and_pad_before_eos():
+    the, room, was, okay = (corpus.TOKEN_ID[w] for w in ("the", "room", "was", "okay"))
+    bos, pad, eos = corpus.BOS_ID, corpus.PAD_ID, corpus.EOS_ID
+    assert corpus.decode([bos, the, room, pad, was, okay, eos]) == "the room <pad> was okay"
+    assert corpus.decode([bos, bos, the, room, was, okay, eos]) == "<bos> the room was okay"
+    assert corpus.decode([the, room, was, okay, eos, bos]) == "the room was okay"
+    assert corpus.decode([bos, pad, pad]) == "<pad> <pad> ..."
+
+
+W = corpus.TOKEN_ID
+BOS, PAD, EOS = corpus.BOS_ID, corpus.PAD_ID, corpus.EOS_ID
+ROOM_OKAY = [W["the"], W["room"], W["was"], W["okay"]]
+
+
+@pytest.mark.parametrize(
+    "tokens, gold",
+    [
+        ([BOS, *ROOM_OKAY, EOS], 0.0),
+        # BOS or PAD emitted before EOS is not a review (decode used to hide both).
+        ([BOS, *ROOM_OKAY[:2], PAD, *ROOM_OKAY[2:], EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([BOS, *ROOM_OKAY, PAD, EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([BOS, BOS, *ROOM_OKAY, EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([BOS, *ROOM_OKAY[:3], BOS, W["okay"], EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([BOS, PAD, PAD, PAD, PAD, PAD], labeller.UNGRAMMATICAL_SCORE),
+        # Whatever follows the first EOS is ignored, BOS included.
+        ([BOS, *ROOM_OKAY, EOS, BOS, W["the"]], 0.0),
+        # The leading BOS is framing: without it the words are still read from position 0
+        # (gold_score used to skip position 0 whatever it held).
+        ([*ROOM_OKAY, EOS, PAD], 0.0),
+        ([PAD, *ROOM_OKAY, EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([EOS, *ROOM_OKAY, EOS], labeller.UNGRAMMATICAL_SCORE),
+        ([W["the"], W["price"], W["was"], W["cheap"], EOS, PAD], 1.5),
+    ],
+)
+def test_gold_score_with_specials_anywhere_hand_worked(tokens, gold):
+    tokens = np.array(tokens + [PAD] * (8 - len(tokens)), np.int32)
+    assert labeller.reference_gold_score(corpus.decode(tokens)) == pytest.approx(gold)
+    assert float(gold_score(jnp.asarray(tokens))) == pytest.approx(gold, abs=1e-6)
+
+
+def test_jitted_gold_score_matches_the_python_reference_with_specials_anywhere():
+    rng = np.random.default_rng(1)
+    length = 14
+    texts = [t for t in corpus.generate_corpus(600, seed=2) if len(t.split()) + 2 <= length]
+    clean = np.stack([corpus.encode(text, length) for text in texts])[:500]
+    # Grammatical reviews with one to three BOS, PAD or EOS dropped at random positions,
+    # position 0 included; and uniformly random token sequences.
+    spiked = clean.copy()
+    for row in spiked:
+        count = rng.integers(1, 4)
+        row[rng.integers(0, length, count)] = rng.choice([BOS, PAD, EOS], count)
+    uniform = rng.integers(0, corpus.VOCAB_SIZE, (500, length), dtype=np.int32)
+    uniform[:, 0] = np.where(rng.random(500) < 0.8, BOS, uniform[:, 0])
+    batch = np.concatenate([clean, spiked, uniform])
+    gold = np.asarray(gold_score(batch))
+    reference = np.array([labeller.reference_gold_score(corpus.decode(row)) for row in batch])
+    np.testing.assert_allclose(gold, reference, atol=1e-5)
+    # Both verdicts occur among the spiked reviews, so the comparison can fail either way.
+    ungrammatical = reference[500:1000] == labeller.UNGRAMMATICAL_SCORE
+    assert 0.2 < ungrammatical.mean() < 0.95
 
 
 def test_bradley_terry_probability_and_noise(key):

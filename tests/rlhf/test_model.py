@@ -132,3 +132,54 @@ def test_scalar_model_shares_the_language_model_body(params):
     assert scalar["body"] is params["body"]
     values = jax.jit(ScalarModel(CONFIG).apply)({"params": scalar}, _tokens("the room was okay"))
     assert values.shape == (1, CONFIG.max_len) and float(jnp.abs(values).max()) == 0.0
+
+
+SHORT = ModelConfig(d_model=16, num_heads=2, num_layers=1, max_len=3)
+NUM_DRAWS = 20_000
+
+
+@jax.jit
+def _draws_and_laws(params, key, temperature, first):
+    """NUM_DRAWS samples `[NUM_DRAWS, 3]` from `generate` at `temperature`; and, from
+    `token_log_probs` at `temperature` and at 1, P(token 1 = v) and P(token 2 = v | token 1 =
+    first) for every v, `[2, V]` each."""
+    tokens = generate(SHORT, params, key, NUM_DRAWS, temperature)
+    every = jnp.arange(SHORT.vocab_size)
+    bos, given = jnp.full_like(every, corpus.BOS_ID), jnp.full_like(every, first)
+    candidates = jnp.concatenate(
+        [jnp.stack([bos, every, every], 1), jnp.stack([bos, given, every], 1)]
+    )
+
+    def law(t):
+        probs = jnp.exp(token_log_probs(SHORT, params, candidates, t))
+        return jnp.stack([probs[: SHORT.vocab_size, 0], probs[SHORT.vocab_size :, 1]])
+
+    return tokens, law(temperature), law(1.0)
+
+
+@pytest.fixture(scope="module")
+def sharp_params():
+    params = jax.jit(lambda key: init_language_model(SHORT, key))(jax.random.key(7))
+    # A sharper head than the initial one, so that the temperature matters.
+    return {**params, "lm_head": jax.tree.map(lambda x: 3.0 * x, params["lm_head"])}
+
+
+@pytest.mark.parametrize("temperature", [0.7, 1.5])
+def test_generate_samples_from_the_scorers_tempered_probabilities(sharp_params, temperature):
+    # What generate draws at temperature T is what token_log_probs(..., T) scores: the first
+    # two tokens' frequencies over many draws match exp(token_log_probs) within sampling error,
+    # and the untempered law is further off than that error.
+    key = jax.random.key(8)
+    tokens, law, untempered = map(np.asarray, _draws_and_laws(sharp_params, key, temperature, 0))
+    frequency = np.bincount(tokens[:, 1], minlength=SHORT.vocab_size) / NUM_DRAWS
+    error = 4.5 * np.sqrt(law[0] * (1 - law[0]) / NUM_DRAWS) + 1e-3
+    assert (np.abs(frequency - law[0]) < error).all()
+    assert (np.abs(frequency - untempered[0]) > error).any()
+    # Token 2 given the most frequent token 1 that is not EOS (after EOS comes only PAD).
+    first = int(np.argmax(np.where(np.arange(SHORT.vocab_size) == corpus.EOS_ID, -1, frequency)))
+    _, law, untempered = map(np.asarray, _draws_and_laws(sharp_params, key, temperature, first))
+    rows = tokens[:, 1] == first
+    frequency = np.bincount(tokens[rows, 2], minlength=SHORT.vocab_size) / rows.sum()
+    error = 4.5 * np.sqrt(law[1] * (1 - law[1]) / rows.sum()) + 1e-3
+    assert (np.abs(frequency - law[1]) < error).all()
+    assert (np.abs(frequency - untempered[1]) > error).any()

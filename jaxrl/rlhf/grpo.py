@@ -1,0 +1,277 @@
+"""GRPO: Group Relative Policy Optimization (Shao et al. 2024, DeepSeekMath), with TRL's
+GRPOTrainer as the reference point for its details.
+
+No value network: a group of `k` samples of the same prompt is its own baseline. Each
+iteration of `train = make_train(...)`:
+
+1. `collect_rollout` samples `rollouts` sequences from BOS in `rollouts // k` groups of `k`
+   consecutive samples and scores them with the shared `rollout.sample_and_score`. The reward
+   is the score alone; each sequence's advantage is its reward less its group's mean, over the
+   group's std plus 1e-4 (`group_advantages`; `scale_rewards=False` keeps only the centring,
+   as Dr. GRPO does).
+2. `update_epochs` passes of shuffled minibatches minimise `grpo_loss`: PPO's clipped
+   surrogate per token, the sequence's advantage broadcast over its response tokens, plus
+   `kl_coef` times the k3 estimator of KL(pi || pi_ref) per token (`k3_kl`), averaged over
+   every response token of the minibatch (TRL's "bnpo"/"dapo" aggregation: each token weighs
+   the same, so long responses are not discounted).
+
+The KL coefficient (the paper's and TRL's beta) lives in the state (`PolicyState.kl_coef`), so
+`jax.vmap` over states sweeps it within one compiled program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxrl.rlhf import rollout as shared
+from jaxrl.rlhf.model import ModelConfig, token_log_probs
+from jaxrl.rlhf.reward_model import RewardModel
+from jaxrl.rlhf.rollout import Metrics, PolicyState, SequenceBatch
+
+
+@dataclasses.dataclass(frozen=True)
+class GRPOConfig:
+    """GRPO settings, validated before anything compiles.
+
+    Attributes:
+        iterations: rollout-and-update rounds.
+        rollouts: sequences sampled per iteration (`rollouts // k` groups of `k`).
+        k: samples per group (TRL's `num_generations`, 8 as there).
+        update_epochs: passes over each rollout. TRL's `num_iterations` is 1; 4 here, PPO's,
+            so the learners compare at equal samples and gradient steps (and the clip acts).
+        num_minibatches: minibatches of sequences per epoch; must divide `rollouts`.
+        learning_rate: Adam's step size.
+        clip_eps: the token-level ratio clip (TRL's `epsilon`, 0.2).
+        kl_coef: the k3 KL term's weight in the loss (beta). 0.04, the paper's: TRL defaults to
+            0 for verifiable rewards, but here the reward is a learned proxy that the policy
+            can over-optimise, and the KL is what keeps the gold score from falling behind.
+        scale_rewards: divide each group's centred rewards by its std (TRL's default);
+            False keeps the centring only.
+        temperature: sampling temperature, also used for every log-probability.
+        no_eos_penalty: the score given to a response cut off without EOS.
+        max_grad_norm: global gradient-norm clip.
+    """
+
+    iterations: int = 60
+    rollouts: int = 64
+    k: int = 8
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    learning_rate: float = 3e-4
+    clip_eps: float = 0.2
+    kl_coef: float = 0.04
+    scale_rewards: bool = True
+    temperature: float = 1.0
+    no_eos_penalty: float = -2.0
+    max_grad_norm: float = 1.0
+
+    def __post_init__(self):
+        shared.check_positive_ints(
+            self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
+        )
+        if self.k < 2:
+            raise ValueError(
+                f"k={self.k}: a group baseline needs k >= 2 samples per group (e.g. 8)."
+            )
+        shared.check_divides(self, "k", "rollouts")
+        shared.check_divides(self, "num_minibatches", "rollouts")
+        shared.check_positive(self, ("learning_rate", "clip_eps", "temperature", "max_grad_norm"))
+        shared.check_non_negative(self, ("kl_coef",))
+        if not isinstance(self.scale_rewards, bool):
+            raise ValueError(f"scale_rewards={self.scale_rewards!r}: must be True or False.")
+        if not math.isfinite(self.no_eos_penalty):
+            raise ValueError(f"no_eos_penalty={self.no_eos_penalty!r}: must be finite.")
+
+    @property
+    def num_groups(self) -> int:
+        return self.rollouts // self.k
+
+
+def make_optimizer(config: GRPOConfig) -> optax.GradientTransformation:
+    return shared.make_optimizer(config.learning_rate, config.max_grad_norm)
+
+
+def init_state(config: GRPOConfig, policy_params: dict) -> PolicyState:
+    """The state at `policy_params` (usually the reference's) with `config.kl_coef`."""
+    return shared.init_policy_state(make_optimizer(config), policy_params, config.kl_coef)
+
+
+def group_advantages(rewards: jax.Array, k: int, scale: bool = True) -> jax.Array:
+    """Each sample's reward less its group's mean, over the group's std plus 1e-4.
+
+    Args:
+        rewards: `[B]`, in consecutive groups of `k` (B divisible by k, k >= 2).
+        k: the group size.
+        scale: divide by the std; False returns the centred rewards.
+
+    Returns:
+        `[B]`. The std is the sample std (ddof 1), as TRL's `torch.std`; a group whose
+        rewards are all equal gets advantages 0.
+    """
+    groups = shared.grouped(rewards, k)
+    centred = groups - groups.mean(axis=1, keepdims=True)
+    if scale:
+        centred = centred / (groups.std(axis=1, ddof=1, keepdims=True) + 1e-4)
+    return centred.reshape(rewards.shape)
+
+
+def k3_kl(log_probs: jax.Array, ref_log_probs: jax.Array) -> jax.Array:
+    """Schulman's k3 estimator of KL(pi || pi_ref) at tokens sampled from pi, per token.
+
+    `exp(d) - d - 1` with `d = log pi_ref - log pi`: non-negative, unbiased, and lower in
+    variance than `-d`; its gradient pulls log pi towards log pi_ref.
+    """
+    delta = ref_log_probs - log_probs
+    return jnp.exp(delta) - delta - 1.0
+
+
+def collect_rollout(
+    model_config: ModelConfig,
+    config: GRPOConfig,
+    ref_params: dict,
+    reward_model: RewardModel,
+    state: PolicyState,
+    key: jax.Array,
+) -> tuple[SequenceBatch, Metrics]:
+    """Samples and scores one iteration's groups and gives each sequence its advantage.
+
+    Returns:
+        The batch, and its metrics: `rollout.sample_metrics`'s, "reward" (mean score, no-EOS
+        penalty included) and "kl_coef".
+    """
+    samples = shared.sample_and_score(
+        model_config,
+        state.policy_params,
+        ref_params,
+        reward_model,
+        key,
+        config.rollouts,
+        config.temperature,
+        config.no_eos_penalty,
+    )
+    batch = SequenceBatch(
+        tokens=samples.tokens,
+        mask=samples.mask,
+        log_probs=samples.log_probs,
+        ref_log_probs=samples.ref_log_probs,
+        advantages=group_advantages(samples.score, config.k, config.scale_rewards),
+    )
+    metrics = {
+        **shared.sample_metrics(samples),
+        "reward": samples.score.mean(),
+        "kl_coef": state.kl_coef,
+    }
+    return batch, metrics
+
+
+def grpo_loss(
+    log_probs: jax.Array,
+    old_log_probs: jax.Array,
+    ref_log_probs: jax.Array,
+    mask: jax.Array,
+    advantages: jax.Array,
+    clip_eps: jax.typing.ArrayLike,
+    kl_coef: jax.typing.ArrayLike,
+) -> tuple[jax.Array, Metrics]:
+    """The clipped surrogate per token plus `kl_coef` times the k3 KL, over response tokens.
+
+    Args:
+        log_probs: `[B, T]`, of the sampled tokens under the policy being updated.
+        old_log_probs: `[B, T]`, under the policy that sampled them.
+        ref_log_probs: `[B, T]`, under pi_ref.
+        mask: `[B, T]` bool, the response tokens.
+        advantages: `[B]`, one per sequence, broadcast over its tokens.
+        clip_eps: the ratio clip.
+        kl_coef: the k3 term's weight (scalar, may be traced).
+
+    Returns:
+        The loss, the mean over the minibatch's response tokens of
+        `-min(r_t A, clip(r_t) A) + kl_coef * k3_t`, and "policy_loss", "kl_loss" (the mean
+        k3, unweighted), "approx_kl" and "clip_fraction" (per token).
+    """
+    log_ratio = jnp.where(mask, log_probs - old_log_probs, 0.0)
+    surrogate, approx_kl, clipped = shared.clipped_surrogate(
+        log_ratio, advantages[:, None], clip_eps
+    )
+    # The padding is masked out of the mean, but an overflowing exp there would still put
+    # inf * 0 = NaN into the gradient: compare the response tokens only.
+    kl = k3_kl(jnp.where(mask, log_probs, 0.0), jnp.where(mask, ref_log_probs, 0.0))
+    policy_loss = shared.masked_mean(surrogate, mask)
+    kl_loss = shared.masked_mean(kl, mask)
+    loss = policy_loss + kl_coef * kl_loss
+    return loss, {
+        "policy_loss": policy_loss,
+        "kl_loss": kl_loss,
+        "approx_kl": shared.masked_mean(approx_kl, mask),
+        "clip_fraction": shared.masked_mean(clipped, mask),
+    }
+
+
+def update(
+    model_config: ModelConfig,
+    config: GRPOConfig,
+    state: PolicyState,
+    batch: SequenceBatch,
+    key: jax.Array,
+) -> tuple[PolicyState, Metrics]:
+    """`update_epochs` passes of shuffled minibatch Adam steps; returns the last epoch's loss
+    terms, averaged over its minibatches."""
+
+    def loss_fn(policy_params, minibatch: SequenceBatch):
+        log_probs = token_log_probs(
+            model_config, policy_params, minibatch.tokens, config.temperature
+        )
+        return grpo_loss(
+            log_probs,
+            minibatch.log_probs,
+            minibatch.ref_log_probs,
+            minibatch.mask,
+            minibatch.advantages,
+            config.clip_eps,
+            state.kl_coef,
+        )
+
+    policy_params, opt_state, info = shared.minibatch_updates(
+        loss_fn,
+        make_optimizer(config),
+        state.policy_params,
+        state.opt_state,
+        batch,
+        key,
+        config.update_epochs,
+        config.num_minibatches,
+    )
+    return state.replace(policy_params=policy_params, opt_state=opt_state), info
+
+
+def make_train(
+    model_config: ModelConfig,
+    config: GRPOConfig,
+    ref_params: dict,
+    reward_model: RewardModel,
+):
+    """`train(key, state) -> (final state, metrics)`: `iterations` rounds in one `lax.scan`.
+
+    Pure and unjitted; the caller compiles it (and may `vmap` it over keys and over states
+    with different `kl_coef`). `state` comes from `init_state`. Metrics are `[iterations]`
+    arrays: those of `collect_rollout` (measured on each iteration's rollout, before its
+    update) and the update's loss terms.
+    """
+
+    def iteration(state: PolicyState, key: jax.Array) -> tuple[PolicyState, Metrics]:
+        key_rollout, key_update = jax.random.split(key)
+        batch, metrics = collect_rollout(
+            model_config, config, ref_params, reward_model, state, key_rollout
+        )
+        state, info = update(model_config, config, state, batch, key_update)
+        return state, {**metrics, **info}
+
+    def train(key: jax.Array, state: PolicyState) -> tuple[PolicyState, Metrics]:
+        return jax.lax.scan(iteration, state, jax.random.split(key, config.iterations))
+
+    return train

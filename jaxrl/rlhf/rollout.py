@@ -1,0 +1,315 @@
+"""What every on-policy RLHF learner shares, written once: sampling a batch and scoring it, its
+metrics, the clipped surrogate, the optimiser and the shuffled-minibatch loop.
+
+PPO (`ppo`), RLOO (`rloo`) and GRPO (`grpo`) differ only in what they make of the scored samples
+(advantages from GAE with a value network, from a leave-one-out baseline, or from the group's
+mean and std) and in where the KL to the reference policy enters (the reward or the loss).
+
+`sample_and_score` is one iteration's environment step: `model.generate` samples sequences
+from BOS, then one forward pass of the stacked bodies (policy, reference, optionally the value
+network, reward model: `model.stacked_hidden`, a single copy of the network in the compiled
+program) gives every log-probability at the sampling temperature, the values and the
+reward model's score. A response cut off without EOS is scored `no_eos_penalty` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from jax.flatten_util import ravel_pytree
+
+from jaxrl.rlhf import labeller
+from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
+from jaxrl.rlhf.model import (
+    ModelConfig,
+    generate,
+    log_probs_from_hidden,
+    response_mask,
+    scalars_from_hidden,
+    stacked_hidden,
+)
+from jaxrl.rlhf.reward_model import RewardModel, reward_from_hidden
+
+Metrics = dict[str, jax.Array]
+
+
+@struct.dataclass
+class Samples:
+    """One iteration's sequences, scored. `T = max_len - 1` next-token decisions each.
+
+    Attributes:
+        tokens: `[B, L]` int32 sampled sequences, BOS first.
+        mask: `[B, T]` bool, the response tokens (the words and the EOS).
+        log_probs, ref_log_probs: `[B, T]` float32, of the sampled tokens under pi and pi_ref
+            at the sampling temperature.
+        proxy: `[B]` float32, the (normalised) reward model's score.
+        ended: `[B]` bool, the response ended with EOS.
+        score: `[B]` float32, `proxy` where `ended`, else the no-EOS penalty.
+        values: `[B, T]` float32, the value network's V(tokens <= t), zero outside the response;
+            None when no value network was given.
+    """
+
+    tokens: jax.Array
+    mask: jax.Array
+    log_probs: jax.Array
+    ref_log_probs: jax.Array
+    proxy: jax.Array
+    ended: jax.Array
+    score: jax.Array
+    values: jax.Array | None = None
+
+    @property
+    def kl(self) -> jax.Array:
+        """`[B]` float32: each sequence's sampled KL(pi || pi_ref) in nats."""
+        return kl_to_reference(self.log_probs, self.ref_log_probs, self.mask)
+
+
+def sample_and_score(
+    model_config: ModelConfig,
+    policy_params: dict,
+    ref_params: dict,
+    reward_model: RewardModel,
+    key: jax.Array,
+    batch: int,
+    temperature: jax.typing.ArrayLike,
+    no_eos_penalty: jax.typing.ArrayLike,
+    value_params: dict | None = None,
+) -> Samples:
+    """Samples `batch` sequences from the policy and scores them in one stacked forward pass.
+
+    Log-probabilities are recomputed by a full forward pass at the sampling temperature, not
+    taken from the sampler: the update recomputes them the same way, so the first minibatch's
+    ratio is exactly 1.
+
+    Args:
+        model_config: the shared transformer shape.
+        policy_params, ref_params: LanguageModel parameters of pi and pi_ref.
+        reward_model: the normalised reward model.
+        key: the sampling randomness.
+        batch: sequences to sample (static).
+        temperature: the sampling temperature, also that of every log-probability.
+        no_eos_penalty: the score of a response cut off without EOS.
+        value_params: ScalarModel parameters of a value network, or None for learners
+            without one.
+
+    Returns:
+        The scored samples.
+    """
+    tokens = generate(model_config, policy_params, key, batch, temperature)
+    mask = response_mask(tokens)
+    bodies = [policy_params["body"], ref_params["body"]]
+    if value_params is not None:
+        bodies.append(value_params["body"])
+    hidden = stacked_hidden(model_config, bodies + [reward_model.params["body"]], tokens)
+    log_probs, ref_log_probs = (
+        log_probs_from_hidden(model_config, params["lm_head"], h, tokens, temperature)
+        for params, h in ((policy_params, hidden[0]), (ref_params, hidden[1]))
+    )
+    values = None
+    if value_params is not None:
+        values = scalars_from_hidden(value_params["scalar_head"], hidden[2])[:, :-1]
+        values = jnp.where(mask, values, 0.0)
+    proxy = reward_from_hidden(reward_model, hidden[-1], tokens)
+    ended = ended_with_eos(tokens) > 0
+    return Samples(
+        tokens=tokens,
+        mask=mask,
+        log_probs=log_probs,
+        ref_log_probs=ref_log_probs,
+        proxy=proxy,
+        ended=ended,
+        score=jnp.where(ended, proxy, no_eos_penalty),
+        values=values,
+    )
+
+
+def sample_metrics(samples: Samples) -> Metrics:
+    """The numbers every learner reports on its own rollout (as `evaluation.evaluate_policy`).
+
+    Returns:
+        Scalars: "gold" (the hidden labeller's mean score), "proxy" (mean reward-model score,
+        before the no-EOS penalty), "kl" (mean KL to pi_ref per sequence, nats), "eos_rate" and
+        "length" (mean response tokens, EOS included).
+    """
+    return {
+        "gold": labeller.gold_score(samples.tokens).mean(),
+        "proxy": samples.proxy.mean(),
+        "kl": samples.kl.mean(),
+        "eos_rate": samples.ended.mean(),
+        "length": samples.mask.sum(axis=1).mean(),
+    }
+
+
+def masked_mean(x: jax.Array, mask: jax.Array) -> jax.Array:
+    """The mean of `x` over the entries where `mask` is True (0 when there are none)."""
+    weight = mask.astype(jnp.float32)
+    return jnp.sum(x * weight) / jnp.maximum(weight.sum(), 1.0)
+
+
+def clipped_surrogate(
+    log_ratio: jax.Array, advantages: jax.Array, clip_eps: jax.typing.ArrayLike
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """PPO's clipped surrogate, per element (a token or a whole sequence), to be averaged.
+
+    Args:
+        log_ratio: log pi_new - log pi_old of each element.
+        advantages: the same shape (or broadcastable to it).
+        clip_eps: the ratio clip.
+
+    Returns:
+        Three arrays of `log_ratio`'s shape: the loss `-min(r A, clip(r) A)`; Schulman's
+        low-variance estimate of KL(old || new), `(r - 1) - log r`; and 1.0 where the ratio
+        is outside the clip range.
+    """
+    ratio = jnp.exp(log_ratio)
+    surrogate = ratio * advantages
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    return (
+        -jnp.minimum(surrogate, clipped),
+        (ratio - 1.0) - log_ratio,
+        (jnp.abs(ratio - 1.0) > clip_eps).astype(jnp.float32),
+    )
+
+
+def make_optimizer(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
+    """Adam with eps 1e-5 after global-norm gradient clipping (the RLHF-PPO recipe's)."""
+    return optax.chain(
+        optax.clip_by_global_norm(max_grad_norm),
+        optax.adam(learning_rate, eps=1e-5),
+    )
+
+
+def minibatch_updates(
+    loss_fn: Callable[[Any, Any], tuple[jax.Array, Any]],
+    optimizer: optax.GradientTransformation,
+    params: Any,
+    opt_state: optax.OptState,
+    batch: Any,
+    key: jax.Array,
+    update_epochs: int,
+    num_minibatches: int,
+) -> tuple[Any, optax.OptState, Any]:
+    """`update_epochs` passes of shuffled-minibatch steps of `optimizer` on `loss_fn`.
+
+    The optimiser sees `params` flattened into one vector (`ravel_pytree`): one Adam update
+    instead of one per array, for a smaller program; `opt_state` must be over that vector.
+
+    Args:
+        loss_fn: `(params, minibatch) -> (scalar loss, aux)`, `aux` a pytree of scalars.
+        optimizer: the gradient transformation.
+        params: the parameters (any pytree).
+        opt_state: `optimizer.init(ravel_pytree(params)[0])` or its successor.
+        batch: a pytree of arrays `[B, ...]`; each epoch shuffles its B rows.
+        key: the shuffles' randomness.
+        update_epochs, num_minibatches: passes, and minibatches per pass (must divide B).
+
+    Returns:
+        The new parameters and optimiser state, and the last epoch's `aux` averaged over its
+        minibatches.
+    """
+    size = jax.tree.leaves(batch)[0].shape[0]
+    flat_params, unravel = ravel_pytree(params)
+    flat_loss = lambda flat, minibatch: loss_fn(unravel(flat), minibatch)
+
+    def step(carry, minibatch):
+        flat_params, opt_state = carry
+        grads, aux = jax.grad(flat_loss, has_aux=True)(flat_params, minibatch)
+        updates, opt_state = optimizer.update(grads, opt_state, flat_params)
+        return (optax.apply_updates(flat_params, updates), opt_state), aux
+
+    def epoch(carry, epoch_key):
+        permutation = jax.random.permutation(epoch_key, size)
+        minibatches = jax.tree.map(
+            lambda x: x[permutation].reshape((num_minibatches, -1) + x.shape[1:]), batch
+        )
+        carry, auxes = jax.lax.scan(step, carry, minibatches)
+        return carry, jax.tree.map(jnp.mean, auxes)
+
+    (flat_params, opt_state), auxes = jax.lax.scan(
+        epoch, (flat_params, opt_state), jax.random.split(key, update_epochs)
+    )
+    return unravel(flat_params), opt_state, jax.tree.map(lambda x: x[-1], auxes)
+
+
+@struct.dataclass
+class PolicyState:
+    """What one iteration of a learner without a value network (RLOO, GRPO) hands the next.
+
+    Attributes:
+        policy_params: LanguageModel parameters being fine-tuned.
+        opt_state: the optimiser's state over `policy_params` flattened into one vector.
+        kl_coef: float32 scalar, the KL coefficient. A traced leaf, so `jax.vmap` over states
+            sweeps it within one compiled program.
+    """
+
+    policy_params: dict
+    opt_state: optax.OptState
+    kl_coef: jax.Array
+
+
+def init_policy_state(
+    optimizer: optax.GradientTransformation, policy_params: dict, kl_coef: jax.typing.ArrayLike
+) -> PolicyState:
+    flat_params, _ = ravel_pytree(policy_params)
+    return PolicyState(
+        policy_params=policy_params,
+        opt_state=optimizer.init(flat_params),
+        kl_coef=jnp.float32(kl_coef),
+    )
+
+
+@struct.dataclass
+class SequenceBatch:
+    """Scored sequences with one advantage each, for learners without a value network.
+
+    Attributes:
+        tokens: `[B, L]` int32.
+        mask: `[B, T]` bool, the response tokens.
+        log_probs, ref_log_probs: `[B, T]`, of the sampled tokens under the sampling policy and
+            pi_ref.
+        advantages: `[B]` float32, one per sequence.
+    """
+
+    tokens: jax.Array
+    mask: jax.Array
+    log_probs: jax.Array
+    ref_log_probs: jax.Array
+    advantages: jax.Array
+
+
+def grouped(x: jax.Array, k: int) -> jax.Array:
+    """`[B]` -> `[B // k, k]`: consecutive blocks of `k` samples, one row per group."""
+    return x.reshape((x.shape[0] // k, k))
+
+
+def check_positive_ints(config: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r}: must be a positive integer.")
+
+
+def check_positive(config: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+            raise ValueError(f"{name}={value!r}: must be a positive number.")
+
+
+def check_non_negative(config: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+            raise ValueError(f"{name}={value!r}: must be a non-negative number.")
+
+
+def check_divides(config: Any, divisor: str, total: str) -> None:
+    d, n = getattr(config, divisor), getattr(config, total)
+    if n % d:
+        raise ValueError(f"{divisor}={d} does not divide {total}={n}; choose a divisor of {n}.")
