@@ -81,6 +81,15 @@ class TwoPlayerGame(core.Environment[GameState, core.EnvParams]):
         # A game always ends by termination first.
         return core.EnvParams(max_steps=self.max_moves + 1)
 
+    @property
+    def mirrored_moves(self) -> tuple[int, ...]:
+        """Move `i` of a board is move `mirrored_moves[i]` of its left-right mirror image (the
+        rules of both games are symmetric under that reflection)."""
+        rows, cols = self.board_shape
+        if self.num_moves == cols:
+            return tuple(range(cols - 1, -1, -1))
+        return tuple(r * cols + cols - 1 - c for r in range(rows) for c in range(cols))
+
     def place(
         self, board: jax.Array, player: jax.Array, action: jax.Array
     ) -> tuple[jax.Array, jax.Array]:

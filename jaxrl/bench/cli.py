@@ -1,8 +1,8 @@
 """`jaxrl bench {envs,games,ppo,learners,seeds,devices,rlhf,all} [--quick] [--out DIR]`: the
 speed benchmarks.
 
-`all` runs envs, games, ppo, learners, seeds and devices; `rlhf` (tokens per second of the RLHF
-pipeline) runs on its own.
+`all` runs envs, games, ppo, learners, seeds and devices; `rlhf` (the RLHF methods' episodes,
+pairs and tokens per second at TRL's model size, beside TRL's) runs on its own.
 
 Each benchmark writes, under DIR (default `runs/bench-<UTC time>/`):
   <name>.json   the raw numbers, the command, the hardware (CPU model, cores, load, JAX

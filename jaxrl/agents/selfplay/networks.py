@@ -41,6 +41,9 @@ class MaskedActorCritic(ActorCritic):
     board_shape: tuple[int, int] = (1, 1)
     conv_features: int = 0
     conv_size: tuple[int, int] = (4, 4)
+    #: With `mirrored_moves` (the game's), policy and value are averaged over the board and its
+    #: left-right mirror: equivariant by construction, where learning it takes twice the games.
+    mirrored_moves: tuple[int, ...] | None = None
 
     def setup(self):
         super().setup()
@@ -50,9 +53,27 @@ class MaskedActorCritic(ActorCritic):
             self.conv = nn.Dense(self.conv_features, kernel_init=_HIDDEN_INIT)
 
     def policy(self, obs: jax.Array) -> Categorical:
-        logits = super().policy(obs).logits
+        if self.mirrored_moves is None:
+            logits = super().policy(obs).logits
+        else:
+            both = super().policy(jnp.stack([obs, self._mirror(obs)])).logits
+            logits = (both[0] + both[1][..., np.array(self.mirrored_moves)]) / 2
         legal = obs[..., -self.action_dim :] > 0.5
         return Categorical(logits=jnp.where(legal, logits, ILLEGAL_LOGIT))
+
+    def value(self, obs: jax.Array) -> jax.Array:
+        if self.mirrored_moves is None:
+            return super().value(obs)
+        return jnp.mean(super().value(jnp.stack([obs, self._mirror(obs)])), axis=0)
+
+    def _mirror(self, obs: jax.Array) -> jax.Array:
+        """The observation of the board's left-right mirror image: columns reversed, the legal
+        mask permuted with the moves."""
+        rows, cols = self.board_shape
+        cells = rows * cols * 2
+        planes = obs[..., :cells].reshape(obs.shape[:-1] + (rows, cols, 2))[..., ::-1, :]
+        legal = obs[..., cells:][..., np.array(self.mirrored_moves)]
+        return jnp.concatenate([planes.reshape(obs.shape[:-1] + (cells,)), legal], axis=-1)
 
     def _flatten(self, obs: jax.Array) -> jax.Array:
         flat = super()._flatten(obs)
@@ -101,6 +122,7 @@ def make_agent(config: SelfPlayConfig, game: TwoPlayerGame) -> Agent:
         activation=config.activation,
         board_shape=game.board_shape,
         conv_features=config.conv_features,
+        mirrored_moves=game.mirrored_moves if config.mirror_symmetric else None,
     )
     obs_shape = (observation_size(game),)
     return Agent(

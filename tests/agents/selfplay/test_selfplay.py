@@ -249,3 +249,29 @@ def test_the_convolution_sees_the_board_and_keeps_the_mask():
     assert np.asarray(policy.logits)[3] == ILLEGAL_LOGIT and np.isfinite(float(value))
     other = learner_observation(game, state.replace(board=board.at[5, 0].set(1)))
     assert float(agent.network.apply(params, other)[1]) != float(value)  # the board matters
+
+
+@pytest.mark.parametrize("game_id", ["TicTacToe-v0", "ConnectFour-v0"])
+def test_the_mirror_symmetric_network_plays_the_mirror_image_the_mirrored_way(game_id):
+    game = envs.make(game_id)[0]
+    agent = make_agent(TINY.replace(mirror_symmetric=True), game)
+    params = agent.unravel(jax.random.normal(jax.random.key(0), (agent.flat.size,)))
+    # A random legal position and its left-right mirror image, by playing mirrored moves.
+    moves = np.asarray(game.mirrored_moves)
+    state = mirror = game.reset(jax.random.key(0))[1]
+    for key in jax.random.split(jax.random.key(1), 3):
+        move = ladder.uniform_choice(key, state.legal_action_mask)
+        state = game.step_without_reset(key, state, move, game.default_params)[1]
+        mirror = game.step_without_reset(key, mirror, moves[int(move)], game.default_params)[1]
+    np.testing.assert_array_equal(np.asarray(mirror.board), np.asarray(state.board)[:, ::-1])
+    policy, value = agent.network.apply(params, learner_observation(game, state))
+    mirrored_policy, mirrored_value = agent.network.apply(params, learner_observation(game, mirror))
+    np.testing.assert_allclose(
+        np.asarray(mirrored_policy.logits)[moves], np.asarray(policy.logits), rtol=1e-5
+    )
+    assert float(mirrored_value) == pytest.approx(float(value), rel=1e-5)
+    # Without the option the same parameters tell the two apart.
+    plain = make_agent(TINY, game).network.apply(params, learner_observation(game, state))[0]
+    assert not np.allclose(np.asarray(plain.logits), np.asarray(policy.logits))
+    with pytest.raises(ValueError, match="mirror_symmetric=1: use True or False"):
+        TINY.replace(mirror_symmetric=1)
