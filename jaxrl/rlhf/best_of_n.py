@@ -7,7 +7,8 @@ scored samples, without resampling: with the batch sorted by proxy score, ascend
 of rank i (1-based) is the proxy's best of a uniformly random n-subset of the batch with
 probability `C(i - 1, n - 1) / C(N, n)` (it must be in the subset and the other n - 1 must come
 from the i - 1 below it). The weighted sums are the unbiased estimates of best-of-n from the
-batch's empirical distribution that Gao et al. use.
+batch's empirical distribution that Gao et al. use. With prompts, best-of-n chooses among n
+responses to one prompt: pass the scores of one prompt's samples, and `jax.vmap` over prompts.
 
 Its KL to the reference policy is `log n - (n - 1) / n` nats (Stiennon et al. 2020, appendix
 G.3; Gao et al. eq. 1). Beirami et al. 2024 show this is an upper bound, exact when no two of

@@ -8,10 +8,17 @@ Every sentence comes from a small grammar, deterministic from a seed:
 for example "the food was very good but the service was not fresh". Token ids are fixed by
 `VOCAB`; a sequence is `[BOS, words..., EOS, PAD...]`, `max_len` long. The grammar says nothing
 about what a reader thinks of a review: that lives only in `jaxrl.rlhf.labeller`.
+
+A prompt is the first `prompt_len` words of a review (`sample_prompts`), at most "the NOUN
+was": the opening of the first clause, which asks for a review of that noun and never completes
+a clause. A prompted sequence is `[BOS, prompt..., response..., EOS, PAD...]`; the policy writes
+only the response, and the review that is scored is the prompt and the response together.
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
@@ -47,6 +54,10 @@ CLAUSE_COUNT_PROBS = (0.3, 0.45, 0.25)
 BUT_PROB = 0.4
 NOT_PROB = 0.15
 VERY_PROB = 0.25
+
+# "the NOUN was": a longer prefix would sometimes hold the first clause's adjective, and so a
+# complete review.
+MAX_PROMPT_LEN = 3
 
 
 def encode(text: str, max_len: int) -> np.ndarray:
@@ -122,3 +133,45 @@ def corpus_tokens(num_sentences: int, seed: int, max_len: int) -> np.ndarray:
             "with BOS and EOS; raise max_len."
         )
     return np.stack([encode(text, max_len) for text in generate_corpus(num_sentences, seed)])
+
+
+def check_prompt_len(prompt_len: int) -> None:
+    """Raises ValueError unless `prompt_len` is an int from 0 (no prompt) to MAX_PROMPT_LEN."""
+    if isinstance(prompt_len, bool) or not isinstance(prompt_len, int):
+        raise ValueError(f"prompt_len={prompt_len!r}: must be an integer, 0 for no prompt.")
+    if not 0 <= prompt_len <= MAX_PROMPT_LEN:
+        raise ValueError(
+            f'prompt_len={prompt_len}: a prompt is a prefix of "the NOUN was"; use 0 (no '
+            f"prompt) to {MAX_PROMPT_LEN}."
+        )
+
+
+def sample_prompts(key: jax.Array, num_prompts: int, prompt_len: int) -> jax.Array:
+    """Prompts drawn as the grammar opens a review: the first `prompt_len` words of its first
+    clause, "the NOUN was" with the noun uniform (as in `sample_sentence`), inside jit.
+
+    Args:
+        key: the noun draws' randomness (unused when `prompt_len` is 0).
+        num_prompts: prompts to draw (static).
+        prompt_len: words per prompt, 0 to `MAX_PROMPT_LEN` (static).
+
+    Returns:
+        `[num_prompts, prompt_len]` int32 token ids, without BOS.
+    """
+    check_prompt_len(prompt_len)
+    if prompt_len == 0:
+        return jnp.zeros((num_prompts, 0), jnp.int32)
+    nouns = jnp.asarray([TOKEN_ID[noun] for noun in NOUNS], jnp.int32)
+    noun = nouns[jax.random.randint(key, (num_prompts,), 0, len(NOUNS))]
+    the = jnp.full((num_prompts,), TOKEN_ID["the"], jnp.int32)
+    was = jnp.full((num_prompts,), TOKEN_ID["was"], jnp.int32)
+    return jnp.stack([the, noun, was], axis=1)[:, :prompt_len]
+
+
+def prompt_key(key: jax.Array) -> jax.Array:
+    """The key a stage draws its prompts from, folded off the stage's `key`.
+
+    The stage keeps using `key` itself exactly as it does without prompts, so that with
+    `prompt_len=0` (no draw) every sample is the one the prompt-free code gives.
+    """
+    return jax.random.fold_in(key, 1)

@@ -14,6 +14,9 @@ log pi_ref(y_l))` of each pair (chosen `y_w`, rejected `y_l`):
   `(1 - eps) * -log sigmoid(beta * h) + eps * -log sigmoid(-beta * h)`. Its minimum is at the
   finite margin `beta * h = log((1 - eps) / eps)`.
 
+With prompts (`Preferences.prompt_len > 0`) both sides of a pair answer the same prompt and
+every log-probability is of the response given the prompt: the prompt's tokens are left out.
+
 `beta` is an argument of the trainer `make_train_dpo` returns, not a static setting, so one
 program can `vmap` over seeds and betas.
 """
@@ -150,15 +153,17 @@ def pair_log_probs(
     chosen: jax.Array,
     rejected: jax.Array,
     length_average: bool = False,
+    prompt_len: int = 0,
 ) -> tuple[jax.Array, jax.Array]:
     """`sequence_log_probs` of both sides `[N, L]` in one forward pass: `[N]`, `[N]`.
 
-    With `length_average` (static) each is divided by its response's length, EOS included.
+    Only the response tokens after the `prompt_len` prompt tokens count (static). With
+    `length_average` (static) each is divided by its response's length, EOS included.
     """
     both = jnp.concatenate([chosen, rejected])
-    log_probs = sequence_log_probs(model_config, params, both)
+    log_probs = sequence_log_probs(model_config, params, both, prompt_len=prompt_len)
     if length_average:
-        log_probs = log_probs / jnp.sum(response_mask(both), axis=1)
+        log_probs = log_probs / jnp.sum(response_mask(both, prompt_len), axis=1)
     return log_probs[: chosen.shape[0]], log_probs[chosen.shape[0] :]
 
 
@@ -176,7 +181,8 @@ def make_train_dpo(
 
     Returns:
         `train`, whose arguments are the reference's LanguageModel parameters (also the
-        policy's start), the preference pairs (`[N, L]` each side), the key of the minibatch
+        policy's start), the preference pairs (`[N, L]` each side, their `prompt_len`
+        static), the key of the minibatch
         draws and beta (float32 scalar), and whose results are the fitted LanguageModel
         parameters and per-step metrics `[steps]` ("loss", "accuracy", "margin").
     """
@@ -185,8 +191,9 @@ def make_train_dpo(
     def train(
         ref_params: dict, pairs: Preferences, key: jax.Array, beta: jax.typing.ArrayLike
     ) -> tuple[dict, dict[str, jax.Array]]:
+        prompt_len = pairs.prompt_len
         ref_chosen, ref_rejected = pair_log_probs(
-            model_config, ref_params, pairs.chosen, pairs.rejected, length_average
+            model_config, ref_params, pairs.chosen, pairs.rejected, length_average, prompt_len
         )
         batch = DPOBatch(
             chosen=pairs.chosen,
@@ -197,7 +204,7 @@ def make_train_dpo(
 
         def loss_fn(params, batch: DPOBatch):
             policy_chosen, policy_rejected = pair_log_probs(
-                model_config, params, batch.chosen, batch.rejected, length_average
+                model_config, params, batch.chosen, batch.rejected, length_average, prompt_len
             )
             return dpo_loss(
                 policy_chosen,

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxrl.rlhf import corpus, labeller
 from jaxrl.rlhf.model import (
     ModelConfig,
-    generate,
+    generate_from,
     log_probs_from_hidden,
     response_mask,
     stacked_hidden,
@@ -40,17 +40,23 @@ def evaluate_policy(
     key: jax.Array,
     num_samples: int,
     temperature: jax.typing.ArrayLike = 1.0,
+    prompt_len: int = 0,
 ) -> dict[str, jax.Array]:
     """Samples `num_samples` sequences from the policy and measures them.
 
+    With `prompt_len > 0` each sample answers its own prompt, drawn from
+    `corpus.prompt_key(key)`: policies evaluated with the same key answer the same prompts.
+
     Returns:
-        Scalars: "gold" (mean hidden labeller score), "proxy" (mean normalised reward-model
-        score), "kl" (mean KL to the reference policy, nats per sequence), "eos_rate" (fraction
-        that ended with EOS) and "length" (mean response tokens, EOS included); and "tokens",
-        the `[num_samples, L]` samples themselves.
+        Scalars: "gold" (mean hidden labeller score of the whole review), "proxy" (mean
+        normalised reward-model score), "kl" (mean KL to the reference policy over the response
+        tokens, nats per sequence), "eos_rate" (fraction that ended with EOS) and "length"
+        (mean response tokens, EOS included, prompt not); and "tokens", the `[num_samples, L]`
+        samples themselves, prompts included.
     """
-    tokens = generate(model_config, policy_params, key, num_samples, temperature)
-    mask = response_mask(tokens)
+    prompts = corpus.sample_prompts(corpus.prompt_key(key), num_samples, prompt_len)
+    tokens = generate_from(model_config, policy_params, key, prompts, temperature)
+    mask = response_mask(tokens, prompt_len)
     hidden = stacked_hidden(
         model_config,
         [policy_params["body"], ref_params["body"], reward_model.params["body"]],

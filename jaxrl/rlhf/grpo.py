@@ -4,8 +4,10 @@ GRPOTrainer as the reference point for its details.
 No value network: a group of `k` samples of the same prompt is its own baseline. Each
 iteration of `train = make_train(...)`:
 
-1. `collect_rollout` samples `rollouts` sequences from BOS in `rollouts // k` groups of `k`
-   consecutive samples and scores them with the shared `rollout.sample_and_score`. The reward
+1. `collect_rollout` samples `rollouts` sequences in `rollouts // k` groups of `k`
+   consecutive samples, the `k` of a group answering the same prompt (a fresh one per group
+   and iteration, `rollout.draw_prompts`; the empty prompt when `prompt_len` is 0), and scores
+   them with the shared `rollout.sample_and_score`. The reward
    is the score alone; each sequence's advantage is its reward less its group's mean, over the
    group's std plus 1e-4 (`group_advantages`; `scale_rewards=False` keeps only the centring,
    as Dr. GRPO does).
@@ -28,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import ModelConfig, token_log_probs
 from jaxrl.rlhf.reward_model import RewardModel
@@ -55,6 +58,9 @@ class GRPOConfig:
         temperature: sampling temperature, also used for every log-probability.
         no_eos_penalty: the score given to a response cut off without EOS.
         max_grad_norm: global gradient-norm clip.
+        prompt_len: words of each group's prompt (`corpus.sample_prompts`, one drawn per group
+            each iteration and shared by its `k` samples); 0, the default, samples from BOS
+            alone.
     """
 
     iterations: int = 60
@@ -69,11 +75,13 @@ class GRPOConfig:
     temperature: float = 1.0
     no_eos_penalty: float = -2.0
     max_grad_norm: float = 1.0
+    prompt_len: int = 0
 
     def __post_init__(self):
         shared.check_positive_ints(
             self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
         )
+        corpus.check_prompt_len(self.prompt_len)
         if self.k < 2:
             raise ValueError(
                 f"k={self.k}: a group baseline needs k >= 2 samples per group (e.g. 8)."
@@ -150,7 +158,7 @@ def collect_rollout(
         ref_params,
         reward_model,
         key,
-        config.rollouts,
+        shared.draw_prompts(key, config.rollouts, config.prompt_len, group_size=config.k),
         config.temperature,
         config.no_eos_penalty,
     )

@@ -13,7 +13,10 @@ The gold score of a review is what a fussy reader thinks of it:
   including a review with BOS or PAD before its EOS (a policy can emit them mid-response).
 
 A token sequence is read like `corpus.decode` reads it: one BOS at position 0 is framing, and
-whatever follows the first EOS is ignored.
+whatever follows the first EOS is ignored. A prompted sequence `[BOS, prompt..., response...]`
+is one review, scored whole: the prompt's words are its opening, so a response that does not
+continue them grammatically makes the review ungrammatical, and the same response scores
+differently after different prompts.
 
 `gold_score` runs inside jit (a finite-state machine scanned over the tokens);
 `reference_gold_score` is the same rule in plain Python, for tests and for reading.

@@ -5,9 +5,12 @@ on every position: read at a sequence's last token it is the reward model, read 
 is PPO's value network. Because the bodies' parameter trees match, a reward model starts from
 the pretrained language model's body, and the value network from the reward model.
 
-Generation (`generate`) is a `lax.scan` over positions with a key/value cache: each step feeds
-one token and attends to the cached keys and values of the earlier ones, instead of running
-the whole prefix again.
+Generation (`generate`, `generate_from` a prompt) is a `lax.scan` over positions with a
+key/value cache: each step feeds one token and attends to the cached keys and values of the
+earlier ones, instead of running the whole prefix again. A prompt enters the cache in one
+forward pass first (the prefill). A sequence is `[BOS, prompt..., response..., EOS, PAD...]`;
+`response_mask(tokens, prompt_len)` marks the predictions the policy made, so that
+log-probabilities, KL and losses count the response alone.
 """
 
 from __future__ import annotations
@@ -174,6 +177,11 @@ class LanguageModel(nn.Module):
         hidden, cache = self.body(tokens[:, None], cache, index)
         return self.lm_head(hidden[:, 0]), cache
 
+    def prefill(self, tokens: jax.Array, cache: KVCache) -> KVCache:
+        """tokens `[B, T]` at positions 0..T-1 -> the cache holding their keys and values."""
+        _, cache = self.body(tokens, cache, jnp.int32(0))
+        return cache
+
 
 class ScalarModel(nn.Module):
     """One scalar per position: `__call__(tokens [B, T]) -> [B, T]` float32."""
@@ -235,19 +243,23 @@ def scalar_params_from(params: dict) -> dict:
     return {"body": params["body"], "scalar_head": params.get("scalar_head", zero_head)}
 
 
-def response_mask(tokens: jax.Array) -> jax.Array:
+def response_mask(tokens: jax.Array, prompt_len: int = 0) -> jax.Array:
     """Which next-token predictions are part of the response.
 
     Args:
-        tokens: `[B, L]`, `[BOS, words..., EOS, PAD...]`.
+        tokens: `[B, L]`, `[BOS, prompt..., words..., EOS, PAD...]`.
+        prompt_len: the prompt's tokens after BOS (static; 0 for none).
 
     Returns:
         `[B, L-1]` bool: entry t is True when token t+1 was generated (the words and the EOS),
-        False for the padding after EOS.
+        False for BOS, the prompt and the padding after EOS.
     """
     targets = tokens[:, 1:]
     ended_before = jnp.cumsum(targets == corpus.EOS_ID, axis=1) - (targets == corpus.EOS_ID)
-    return ended_before == 0
+    mask = ended_before == 0
+    if prompt_len:
+        mask = mask & (jnp.arange(targets.shape[1]) >= prompt_len)[None, :]
+    return mask
 
 
 def last_token_index(tokens: jax.Array) -> jax.Array:
@@ -301,11 +313,15 @@ def scalars_from_hidden(scalar_head: dict, hidden: jax.Array) -> jax.Array:
 
 
 def sequence_log_probs(
-    config: ModelConfig, params: dict, tokens: jax.Array, temperature: jax.typing.ArrayLike = 1.0
+    config: ModelConfig,
+    params: dict,
+    tokens: jax.Array,
+    temperature: jax.typing.ArrayLike = 1.0,
+    prompt_len: int = 0,
 ) -> jax.Array:
-    """log pi(response) summed over the response tokens: `[B]` float32."""
+    """log pi(response | prompt) summed over the response tokens (`response_mask`): `[B]`."""
     per_token = token_log_probs(config, params, tokens, temperature)
-    return jnp.sum(jnp.where(response_mask(tokens), per_token, 0.0), axis=1)
+    return jnp.sum(jnp.where(response_mask(tokens, prompt_len), per_token, 0.0), axis=1)
 
 
 def generate(
@@ -315,23 +331,54 @@ def generate(
     batch: int,
     temperature: jax.typing.ArrayLike = 1.0,
 ) -> jax.Array:
-    """Samples `batch` sequences from BOS, one `lax.scan` over positions with a KV cache.
+    """Samples `batch` sequences from BOS alone: `generate_from` with empty prompts.
 
-    Each token is drawn from softmax(logits / temperature). Once a sequence has emitted EOS,
+    Returns:
+        `[batch, max_len]` int32 tokens, BOS first.
+    """
+    return generate_from(config, params, key, jnp.zeros((batch, 0), jnp.int32), temperature)
+
+
+def generate_from(
+    config: ModelConfig,
+    params: dict,
+    key: jax.Array,
+    prompts: jax.Array,
+    temperature: jax.typing.ArrayLike = 1.0,
+) -> jax.Array:
+    """Samples one response to each prompt, one `lax.scan` over positions with a KV cache.
+
+    BOS and the prompt enter the cache in one forward pass; the scan then samples every later
+    position, each token from softmax(logits / temperature). Once a sequence has emitted EOS,
     every later token is PAD. A sequence that has not ended by `max_len` is left cut off.
 
     Args:
         config: the model's shape.
         params: LanguageModel parameters.
-        key: the sampling randomness; the same key gives the same sequences.
-        batch: number of sequences (static).
+        key: the sampling randomness; the same key gives the same sequences. With empty
+            prompts it is used as `generate` always has, so `generate` is unchanged by prompts.
+        prompts: `[B, P]` int32 prompt tokens without BOS or EOS; P (static) may be 0, and
+            must leave at least one position to generate (P <= max_len - 2).
         temperature: > 0.
 
     Returns:
-        `[batch, max_len]` int32 tokens, BOS first.
+        `[B, max_len]` int32 tokens, `[BOS, prompt..., response...]`.
     """
+    batch, prompt_len = prompts.shape
+    if prompt_len > config.max_len - 2:
+        raise ValueError(
+            f"prompts of {prompt_len} tokens leave max_len={config.max_len} no room for BOS and "
+            f"a response; use prompts of at most {config.max_len - 2} tokens."
+        )
     model = LanguageModel(config)
-    bos = jnp.full((batch,), corpus.BOS_ID, jnp.int32)
+    bos = jnp.full((batch, 1), corpus.BOS_ID, jnp.int32)
+    context = jnp.concatenate([bos, prompts.astype(jnp.int32)], axis=1)
+    cache = init_cache(config, batch)
+    if prompt_len:
+        # Every context token but the last: the scan feeds that one and samples what follows.
+        cache = model.apply(
+            {"params": params}, context[:, :-1], cache, method=LanguageModel.prefill
+        )
 
     def step(carry, inputs):
         token, done, cache = carry
@@ -344,9 +391,8 @@ def generate(
         done = done | (sampled == corpus.EOS_ID)
         return (sampled, done, cache), sampled
 
-    steps = config.max_len - 1
-    init = (bos, jnp.zeros((batch,), jnp.bool_), init_cache(config, batch))
-    _, sampled = jax.lax.scan(
-        step, init, (jnp.arange(steps, dtype=jnp.int32), jax.random.split(key, steps))
-    )
-    return jnp.concatenate([bos[:, None], sampled.T], axis=1)
+    steps = config.max_len - 1 - prompt_len
+    init = (context[:, -1], jnp.zeros((batch,), jnp.bool_), cache)
+    indices = jnp.arange(prompt_len, prompt_len + steps, dtype=jnp.int32)
+    _, sampled = jax.lax.scan(step, init, (indices, jax.random.split(key, steps)))
+    return jnp.concatenate([context, sampled.T], axis=1)

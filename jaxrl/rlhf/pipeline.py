@@ -3,6 +3,7 @@
     jaxrl rlhf                 # the default run, a few minutes on a 2-core CPU
     jaxrl rlhf --quick         # a small run, well under a minute
     jaxrl rlhf --out runs/mine --seed 3
+    jaxrl rlhf --prompt-len 2  # every response answers a prompt such as "the food"
 
 Each stage is one compiled program. The command prints, per stage, its figures and its wall
 time (compile included), then the table every RLHF paper has: for the pretrained, PPO and DPO
@@ -34,7 +35,7 @@ from jaxrl.compilation import compile_program
 from jaxrl.files import write_atomically, write_json
 from jaxrl.rlhf import corpus, dpo, labeller, ppo, reward_model
 from jaxrl.rlhf.evaluation import evaluate_policy
-from jaxrl.rlhf.model import ModelConfig, generate, init_language_model
+from jaxrl.rlhf.model import ModelConfig, init_language_model
 from jaxrl.rlhf.pretrain import lm_loss, pretrain
 from jaxrl.rlhf.training import FitConfig, mean_in_chunks
 
@@ -56,6 +57,9 @@ class PipelineConfig:
         dpo: DPO settings.
         eval_samples: samples per policy in the final evaluation.
         shown_samples: generations per policy written to samples.md.
+        prompt_len: words of the prompt every response answers (`corpus.sample_prompts`, e.g.
+            2 for "the food"), in the preference pairs, PPO and the evaluation alike; 0, the
+            default, samples from BOS alone. `ppo.prompt_len` must equal it.
     """
 
     seed: int = 0
@@ -70,8 +74,15 @@ class PipelineConfig:
     dpo: dpo.DPOConfig = dpo.DPOConfig(fit=FitConfig(steps=250, batch_size=64, learning_rate=5e-4))
     eval_samples: int = 512
     shown_samples: int = 6
+    prompt_len: int = 0
 
     def __post_init__(self):
+        corpus.check_prompt_len(self.prompt_len)
+        if self.ppo.prompt_len != self.prompt_len:
+            raise ValueError(
+                f"ppo.prompt_len={self.ppo.prompt_len} differs from prompt_len="
+                f"{self.prompt_len}; give both the same prompt length (--prompt-len sets both)."
+            )
         for name in ("corpus_size", "num_pairs", "eval_samples", "shown_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -190,6 +201,12 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         f"writing {out}/",
         flush=True,
     )
+    if config.prompt_len:
+        print(
+            f"prompts: every response answers the first {config.prompt_len} word(s) of a "
+            "review, drawn as the grammar opens one; the whole review is scored",
+            flush=True,
+        )
 
     with Stage(1, "pretrain", timings) as stage:
         tokens = jnp.asarray(corpus.corpus_tokens(config.corpus_size, config.seed, mc.max_len))
@@ -222,7 +239,12 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
     with Stage(2, "preferences", timings) as stage:
         pairs = stage.run(
             lambda params, key: reward_model.make_preferences(
-                mc, params, key, config.num_pairs, config.label_temperature
+                mc,
+                params,
+                key,
+                config.num_pairs,
+                config.label_temperature,
+                prompt_len=config.prompt_len,
             ),
             ref_params,
             keys["pairs"],
@@ -278,7 +300,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         ppo_state, ppo_metrics = jax.block_until_ready(compiled(keys["ppo"], state))
         run_s = time.perf_counter() - run_start
         ppo_metrics = _floats(ppo_metrics)
-        tokens_per_s = pc.iterations * pc.rollouts * (mc.max_len - 1) / run_s
+        tokens_per_s = pc.iterations * pc.rollouts * (mc.max_len - 1 - config.prompt_len) / run_s
         metrics["ppo"] = {"per_iteration": ppo_metrics, "run_s": run_s}
         for i in sorted(
             {0, pc.iterations // 4, pc.iterations // 2, 3 * pc.iterations // 4, pc.iterations - 1}
@@ -313,7 +335,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
     with Stage(6, "evaluation", timings) as stage:
         evaluate = stage.compile(
             lambda params, key: evaluate_policy(
-                mc, params, ref_params, rm, key, config.eval_samples
+                mc, params, ref_params, rm, key, config.eval_samples, prompt_len=config.prompt_len
             ),
             ref_params,
             keys["eval"],
@@ -343,7 +365,7 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         "pretrained_std": float(pretrained_gold.std()),
     }
     write_json(out / "metrics.json", metrics)
-    write_samples(out / "samples.md", results, config.shown_samples)
+    write_samples(out / "samples.md", results, config.shown_samples, config.prompt_len)
     plot_reward_vs_kl(out / "reward_vs_kl.png", metrics)
     total = sum(timings.values())
     print(
@@ -355,16 +377,27 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
     return metrics
 
 
-def write_samples(path: Path, results: dict[str, dict[str, Any]], count: int) -> None:
-    """A few generations per policy with their gold scores, as Markdown (written atomically)."""
+def write_samples(
+    path: Path, results: dict[str, dict[str, Any]], count: int, prompt_len: int = 0
+) -> None:
+    """A few generations per policy with their gold scores, as Markdown (written atomically).
+
+    With prompts each line shows the prompt, " | ", then the policy's response.
+    """
     lines = ["# Sample generations", ""]
     lines.append("Gold = the hidden labeller's score; `...` marks a review cut off without EOS.")
+    if prompt_len:
+        lines.append("Each review is `prompt | response`; the gold score is of the whole review.")
     for name, result in results.items():
         tokens = np.asarray(result["tokens"])[:count]
         lines += ["", f"## {name} (mean gold {float(result['gold']):+.2f})", ""]
         for row in tokens:
             text = corpus.decode(row)
-            lines.append(f"- `{text}` (gold {labeller.reference_gold_score(text):+.2f})")
+            gold = labeller.reference_gold_score(text)
+            if prompt_len:
+                words = text.split()
+                text = " ".join(words[:prompt_len]) + " | " + " ".join(words[prompt_len:])
+            lines.append(f"- `{text}` (gold {gold:+.2f})")
     write_atomically(path, "\n".join(lines) + "\n")
 
 
@@ -438,58 +471,6 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def throughput(quick: bool = True) -> dict[str, float]:
-    """Tokens per second of generation and of PPO updates, compiled, on the default device.
-
-    Generation: `rollouts` sequences of `max_len - 1` sampled tokens (KV-cached `lax.scan`).
-    PPO update: one iteration's `update_epochs` passes over a rollout (forward and backward of
-    the policy and the value network), counted as rollout tokens times epochs.
-
-    Args:
-        quick: the quick config's model and batch (else the default run's).
-
-    Returns:
-        {"generation_tokens_per_s", "ppo_update_tokens_per_s"}.
-    """
-    config = quick_config() if quick else PipelineConfig()
-    mc, pc = config.model, config.ppo
-    key = jax.random.key(0)
-    params = jax.jit(lambda k: init_language_model(mc, k))(key)
-    rm = reward_model.RewardModel(
-        params=reward_model.scalar_params_from(params),
-        bias=jnp.float32(0.0),
-        gain=jnp.float32(1.0),
-    )
-    state = ppo.init_state(pc, params, ppo.value_params_from_reward_model(rm))
-    gen, _ = compile_program(
-        lambda p, k: generate(mc, p, k, pc.rollouts, pc.temperature), params, key
-    )
-    rollout_fn, _ = compile_program(
-        lambda s, k: ppo.collect_rollout(mc, pc, params, rm, s, k)[0], state, key
-    )
-    update_fn, _ = compile_program(
-        lambda s, r, k: ppo.update(mc, pc, s, r, k), state, rollout_fn(state, key), key
-    )
-    rollout = rollout_fn(state, key)
-    tokens = pc.rollouts * (mc.max_len - 1)
-
-    def best_of(fn, *args, repeats=5):
-        jax.block_until_ready(fn(*args))
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    return {
-        "generation_tokens_per_s": tokens / best_of(gen, params, key),
-        "ppo_update_tokens_per_s": tokens
-        * pc.update_epochs
-        / best_of(update_fn, state, rollout, key),
-    }
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
@@ -507,6 +488,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dpo-beta", type=float, help="DPO's beta")
     parser.add_argument("--d-model", type=int, help="transformer width")
     parser.add_argument("--layers", type=int, help="transformer blocks")
+    parser.add_argument(
+        "--prompt-len",
+        type=int,
+        help=f"words of the prompt each response answers, 0 (none, the default) to "
+        f"{corpus.MAX_PROMPT_LEN}; 2 prompts e.g. 'the food'",
+    )
     return parser.parse_args(argv)
 
 
@@ -530,6 +517,9 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     if args.kl_target is not None:
         ppo_changes["kl_target"] = args.kl_target
     changes: dict[str, Any] = {}
+    if args.prompt_len is not None:
+        ppo_changes["prompt_len"] = args.prompt_len
+        changes["prompt_len"] = args.prompt_len
     if model_changes:
         changes["model"] = dataclasses.replace(config.model, **model_changes)
     if ppo_changes:

@@ -5,7 +5,8 @@ Generation is the environment: the state is the tokens so far, the action the ne
 the episode ends at EOS (or at `max_len`). Each iteration is one fused step of
 `train = make_train(...)`:
 
-1. `collect_rollout` samples `rollouts` sequences from the policy and scores them
+1. `collect_rollout` samples `rollouts` sequences from the policy, each from its own prompt
+   when `prompt_len > 0`, and scores them
    (`rollout.sample_and_score`, shared with RLOO and GRPO): the per-token reward is
    `-kl_coef * (log pi - log pi_ref)` on every response token plus the reward model's score on
    the last (`per_token_rewards`); a sequence cut off without EOS gets `no_eos_penalty` instead
@@ -40,6 +41,7 @@ from jax.flatten_util import ravel_pytree
 from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import Categorical
 from jaxrl.gae import compute_gae
+from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import (
     ModelConfig,
@@ -90,6 +92,8 @@ class RLHFPPOConfig:
         no_eos_penalty: the score given to a response cut off without EOS.
         whiten_rewards: divide the per-token rewards by their std over response tokens.
         max_grad_norm: global gradient-norm clip.
+        prompt_len: words of each sequence's prompt (`corpus.sample_prompts`, one drawn per
+            sequence each iteration); 0, the default, samples from BOS alone.
     """
 
     iterations: int = 60
@@ -109,9 +113,11 @@ class RLHFPPOConfig:
     no_eos_penalty: float = -2.0
     whiten_rewards: bool = False
     max_grad_norm: float = 1.0
+    prompt_len: int = 0
 
     def __post_init__(self):
         check_positive_ints(self, ("iterations", "rollouts", "update_epochs", "num_minibatches"))
+        corpus.check_prompt_len(self.prompt_len)
         if self.kl_horizon is not None:
             check_positive_ints(self, ("kl_horizon",))
         check_divides(self, "num_minibatches", "rollouts")
@@ -170,8 +176,8 @@ class Rollout:
     """One iteration's sequences, scored. `T = max_len - 1` next-token decisions each.
 
     Attributes:
-        tokens: `[B, L]` int32 sampled sequences.
-        mask: `[B, T]` bool, the response tokens.
+        tokens: `[B, L]` int32 sequences, `[BOS, prompt..., response...]`.
+        mask: `[B, T]` bool, the response tokens (not BOS, not the prompt).
         log_probs, ref_log_probs: `[B, T]`, of the sampled tokens under pi and pi_ref.
         values: `[B, T]`, the value network's V(tokens <= t), zero outside the response.
         advantages, targets: `[B, T]`, from GAE.
@@ -228,16 +234,16 @@ def per_token_rewards(
     Args:
         score: `[B]`, each sequence's score.
         log_probs, ref_log_probs: `[B, T]`, of the sampled tokens under pi and pi_ref.
-        mask: `[B, T]` bool, the response tokens (a prefix of each row).
+        mask: `[B, T]` bool, the response tokens (one contiguous run per row, after the
+            prompt's).
         kl_coef: the penalty's coefficient (scalar).
 
     Returns:
         `[B, T]` float32: `-kl_coef * (log_probs - ref_log_probs)` on response tokens, plus
-        `score` on each row's last response token, 0 after it.
+        `score` on each row's last response token, 0 elsewhere.
     """
     penalty = jnp.where(mask, -kl_coef * (log_probs - ref_log_probs), 0.0)
-    last = jnp.sum(mask, axis=1) - 1
-    is_last = jnp.arange(mask.shape[1])[None, :] == last[:, None]
+    is_last = mask & ~jnp.concatenate([mask[:, 1:], jnp.zeros_like(mask[:, :1])], axis=1)
     return penalty + jnp.where(is_last, score[:, None], 0.0)
 
 
@@ -277,7 +283,7 @@ def collect_rollout(
         ref_params,
         reward_model,
         key,
-        config.rollouts,
+        shared.draw_prompts(key, config.rollouts, config.prompt_len),
         config.temperature,
         config.no_eos_penalty,
         value_params=state.value_params,
@@ -293,7 +299,8 @@ def collect_rollout(
         rewards = jnp.where(mask, rewards / (std + 1e-8), 0.0)
 
     # Time-major for compute_gae. The last response token ends the episode (terminated: it
-    # bootstraps nothing); the padding after it is terminated too, so its advantages are 0.
+    # bootstraps nothing); the prompt and the padding are terminated too, so their advantages
+    # are 0.
     last = last_token_index(samples.tokens) - 1
     is_last = jnp.arange(mask.shape[1])[None, :] == last[:, None]
     next_values = jnp.concatenate([values[:, 1:], jnp.zeros_like(values[:, :1])], axis=1)

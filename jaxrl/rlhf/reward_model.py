@@ -2,10 +2,11 @@
 model trained on them.
 
 The reward model is the language model's body with a scalar head, read at each sequence's last
-token (its EOS). After training it is normalised (the "reward normalisation" of Ziegler et al.
-and of "The N implementation details of RLHF with PPO"): a gain and bias chosen so that its
-scores on the pretrained policy's samples have mean 0 and standard deviation 1, which fixes the
-scale PPO's KL coefficient is measured against.
+token (its EOS), so it scores the whole review, prompt and response. With prompts, the two
+sides of a preference pair are two responses to one prompt. After training it is normalised
+(the "reward normalisation" of Ziegler et al. and of "The N implementation details of RLHF with
+PPO"): a gain and bias chosen so that its scores on the pretrained policy's samples have mean 0
+and standard deviation 1, which fixes the scale PPO's KL coefficient is measured against.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.rlhf import labeller
+from jaxrl.rlhf import corpus, labeller
 from jaxrl.rlhf.model import (
     ModelConfig,
     ScalarModel,
-    generate,
+    generate_from,
     last_token_index,
     scalar_params_from,
     scalars_from_hidden,
@@ -32,14 +33,18 @@ class Preferences:
 
     Attributes:
         chosen, rejected: `[N, L]` int32 token sequences; the labeller preferred `chosen`.
+            Both sides of a pair share their first `prompt_len + 1` tokens (BOS, the prompt).
         gold_chosen, gold_rejected: `[N]` float32 gold scores (for evaluation only: no learner
             reads them).
+        prompt_len: the prompt's tokens after BOS (static; 0 for none), which DPO leaves out
+            of each response's log-probability.
     """
 
     chosen: jax.Array
     rejected: jax.Array
     gold_chosen: jax.Array
     gold_rejected: jax.Array
+    prompt_len: int = struct.field(pytree_node=False, default=0)
 
     def split(self, num_train: int) -> tuple[Preferences, Preferences]:
         """The first `num_train` pairs and the rest."""
@@ -70,15 +75,19 @@ def make_preferences(
     num_pairs: int,
     label_temperature: jax.typing.ArrayLike,
     sample_temperature: jax.typing.ArrayLike = 1.0,
+    prompt_len: int = 0,
 ) -> Preferences:
     """Samples `num_pairs` pairs from the policy and has the hidden labeller choose in each.
 
-    The labeller's choice is drawn from Bradley-Terry on the gold scores with
-    `label_temperature` as its noise scale (`labeller.noisy_preferences`).
+    With `prompt_len > 0` each pair draws one prompt (`corpus.sample_prompts`) and both sides
+    are responses to it. The labeller's choice is drawn from Bradley-Terry on the gold scores of
+    the whole reviews with `label_temperature` as its noise scale
+    (`labeller.noisy_preferences`).
     """
+    prompts = corpus.sample_prompts(corpus.prompt_key(key), num_pairs, prompt_len)
     key_a, key_b, key_label = jax.random.split(key, 3)
-    a = generate(model_config, policy_params, key_a, num_pairs, sample_temperature)
-    b = generate(model_config, policy_params, key_b, num_pairs, sample_temperature)
+    a = generate_from(model_config, policy_params, key_a, prompts, sample_temperature)
+    b = generate_from(model_config, policy_params, key_b, prompts, sample_temperature)
     gold_a, gold_b = labeller.gold_score(a), labeller.gold_score(b)
     a_wins = labeller.noisy_preferences(key_label, gold_a, gold_b, label_temperature)
     pick = lambda x, y: jnp.where(a_wins.reshape(a_wins.shape + (1,) * (x.ndim - 1)), x, y)
@@ -87,6 +96,7 @@ def make_preferences(
         rejected=pick(b, a),
         gold_chosen=pick(gold_a, gold_b),
         gold_rejected=pick(gold_b, gold_a),
+        prompt_len=prompt_len,
     )
 
 

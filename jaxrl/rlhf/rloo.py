@@ -4,13 +4,15 @@ Revisiting REINFORCE Style Optimization for Learning from Human Feedback in LLMs
 No value network: each whole response is one action. Each iteration of
 `train = make_train(...)`:
 
-1. `collect_rollout` samples `rollouts` sequences from BOS in `rollouts // k` groups of `k`
-   consecutive samples (every prompt here is the empty one, so a group is `k` samples of the
-   same prompt) and scores them with the shared `rollout.sample_and_score`. Each sequence's
+1. `collect_rollout` samples `rollouts` sequences in `rollouts // k` groups of `k`
+   consecutive samples, the `k` of a group answering the same prompt (a fresh one per group
+   and iteration, `rollout.draw_prompts`; the empty prompt when `prompt_len` is 0), and scores
+   them with the shared `rollout.sample_and_score`. Each sequence's
    reward is `score - kl_coef * KL(seq)`, the KL being the sampled
    `sum_t log pi - log pi_ref` over its response tokens; its advantage is its reward less the
    mean reward of the other `k - 1` samples of its group (`leave_one_out_advantages`), an
-   unbiased baseline that needs no critic.
+   unbiased baseline that needs no critic: the same prompt, so it removes what the prompt
+   alone makes of the reward.
 2. `update_epochs` passes of shuffled minibatches minimise PPO's clipped surrogate at the
    sequence level (`rloo_loss`): the ratio is pi(response) / pi_old(response), the product of
    the token ratios, clipped once per sequence. This is the paper's view (the generation is
@@ -30,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import ModelConfig, token_log_probs
 from jaxrl.rlhf.reward_model import RewardModel
@@ -55,6 +58,9 @@ class RLOOConfig:
         temperature: sampling temperature, also used for every log-probability.
         no_eos_penalty: the score given to a response cut off without EOS.
         max_grad_norm: global gradient-norm clip.
+        prompt_len: words of each group's prompt (`corpus.sample_prompts`, one drawn per group
+            each iteration and shared by its `k` samples); 0, the default, samples from BOS
+            alone.
     """
 
     iterations: int = 60
@@ -68,11 +74,13 @@ class RLOOConfig:
     temperature: float = 1.0
     no_eos_penalty: float = -2.0
     max_grad_norm: float = 1.0
+    prompt_len: int = 0
 
     def __post_init__(self):
         shared.check_positive_ints(
             self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
         )
+        corpus.check_prompt_len(self.prompt_len)
         if self.k < 2:
             raise ValueError(
                 f"k={self.k}: the leave-one-out baseline needs k >= 2 samples per group (e.g. 4)."
@@ -134,7 +142,7 @@ def collect_rollout(
         ref_params,
         reward_model,
         key,
-        config.rollouts,
+        shared.draw_prompts(key, config.rollouts, config.prompt_len, group_size=config.k),
         config.temperature,
         config.no_eos_penalty,
     )

@@ -5,11 +5,14 @@ PPO (`ppo`), RLOO (`rloo`) and GRPO (`grpo`) differ only in what they make of th
 (advantages from GAE with a value network, from a leave-one-out baseline, or from the group's
 mean and std) and in where the KL to the reference policy enters (the reward or the loss).
 
-`sample_and_score` is one iteration's environment step: `model.generate` samples sequences
-from BOS, then one forward pass of the stacked bodies (policy, reference, optionally the value
-network, reward model: `model.stacked_hidden`, a single copy of the network in the compiled
-program) gives every log-probability at the sampling temperature, the values and the
-reward model's score. A response cut off without EOS is scored `no_eos_penalty` instead.
+`sample_and_score` is one iteration's environment step: `model.generate_from` samples one
+response to each prompt (`draw_prompts`: a prompt per group of samples, drawn from the corpus'
+openings; empty prompts when `prompt_len` is 0), then one forward pass of the stacked bodies
+(policy, reference, optionally the value network, reward model: `model.stacked_hidden`, a
+single copy of the network in the compiled program) gives every log-probability at the sampling
+temperature, the values and the reward model's score of the whole review, prompt included.
+Only the response's tokens count in the mask, the KL and the losses. A response cut off without
+EOS is scored `no_eos_penalty` instead.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
-from jaxrl.rlhf import labeller
+from jaxrl.rlhf import corpus, labeller
 from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
 from jaxrl.rlhf.model import (
     ModelConfig,
-    generate,
+    generate_from,
     log_probs_from_hidden,
     response_mask,
     scalars_from_hidden,
@@ -44,8 +47,9 @@ class Samples:
     """One iteration's sequences, scored. `T = max_len - 1` next-token decisions each.
 
     Attributes:
-        tokens: `[B, L]` int32 sampled sequences, BOS first.
-        mask: `[B, T]` bool, the response tokens (the words and the EOS).
+        tokens: `[B, L]` int32 sequences, `[BOS, prompt..., response...]`.
+        mask: `[B, T]` bool, the response tokens (the generated words and the EOS; not BOS,
+            not the prompt).
         log_probs, ref_log_probs: `[B, T]` float32, of the sampled tokens under pi and pi_ref
             at the sampling temperature.
         proxy: `[B]` float32, the (normalised) reward model's score.
@@ -76,12 +80,12 @@ def sample_and_score(
     ref_params: dict,
     reward_model: RewardModel,
     key: jax.Array,
-    batch: int,
+    prompts: jax.Array,
     temperature: jax.typing.ArrayLike,
     no_eos_penalty: jax.typing.ArrayLike,
     value_params: dict | None = None,
 ) -> Samples:
-    """Samples `batch` sequences from the policy and scores them in one stacked forward pass.
+    """Samples a response to each prompt and scores them in one stacked forward pass.
 
     Log-probabilities are recomputed by a full forward pass at the sampling temperature, not
     taken from the sampler: the update recomputes them the same way, so the first minibatch's
@@ -92,7 +96,7 @@ def sample_and_score(
         policy_params, ref_params: LanguageModel parameters of pi and pi_ref.
         reward_model: the normalised reward model.
         key: the sampling randomness.
-        batch: sequences to sample (static).
+        prompts: `[B, P]` int32, one prompt per sequence (`draw_prompts`); P may be 0.
         temperature: the sampling temperature, also that of every log-probability.
         no_eos_penalty: the score of a response cut off without EOS.
         value_params: ScalarModel parameters of a value network, or None for learners
@@ -101,8 +105,8 @@ def sample_and_score(
     Returns:
         The scored samples.
     """
-    tokens = generate(model_config, policy_params, key, batch, temperature)
-    mask = response_mask(tokens)
+    tokens = generate_from(model_config, policy_params, key, prompts, temperature)
+    mask = response_mask(tokens, prompts.shape[1])
     bodies = [policy_params["body"], ref_params["body"]]
     if value_params is not None:
         bodies.append(value_params["body"])
@@ -129,13 +133,32 @@ def sample_and_score(
     )
 
 
+def draw_prompts(key: jax.Array, batch: int, prompt_len: int, group_size: int = 1) -> jax.Array:
+    """One iteration's prompts: a fresh prompt for each group of `group_size` consecutive
+    sequences (the groups of `grouped`), drawn from `corpus.prompt_key(key)`.
+
+    Args:
+        key: the iteration's sampling key; the prompts take a key folded off it, so the
+            sampler's own use of `key` is what it is without prompts.
+        batch: sequences (static); `group_size` must divide it.
+        prompt_len: words per prompt (static; 0 gives `[batch, 0]`).
+        group_size: sequences that share each prompt (static).
+
+    Returns:
+        `[batch, prompt_len]` int32.
+    """
+    prompts = corpus.sample_prompts(corpus.prompt_key(key), batch // group_size, prompt_len)
+    return jnp.repeat(prompts, group_size, axis=0, total_repeat_length=batch)
+
+
 def sample_metrics(samples: Samples) -> Metrics:
     """The numbers every learner reports on its own rollout (as `evaluation.evaluate_policy`).
 
     Returns:
-        Scalars: "gold" (the hidden labeller's mean score), "proxy" (mean reward-model score,
-        before the no-EOS penalty), "kl" (mean KL to pi_ref per sequence, nats), "eos_rate" and
-        "length" (mean response tokens, EOS included).
+        Scalars: "gold" (the hidden labeller's mean score of the whole review, prompt
+        included), "proxy" (mean reward-model score, before the no-EOS penalty), "kl" (mean KL
+        to pi_ref per sequence, nats), "eos_rate" and "length" (mean response tokens, EOS
+        included, prompt not).
     """
     return {
         "gold": labeller.gold_score(samples.tokens).mean(),

@@ -108,10 +108,3 @@ def test_every_stage_runs_and_ppo_raises_the_gold_score(tmp_path, capsys):
     assert samples.count("\n- `") == 9 and "## PPO" in samples
     assert not list(out.glob("*.tmp*"))
     assert np.isfinite(written["dpo"]["loss_curve"]).all()
-
-
-@pytest.mark.slow
-def test_throughput_reports_positive_rates():
-    rates = pipeline.throughput(quick=True)
-    assert set(rates) == {"generation_tokens_per_s", "ppo_update_tokens_per_s"}
-    assert all(np.isfinite(v) and v > 0 for v in rates.values())

@@ -264,6 +264,11 @@ def init_runner_state(
     return RunnerState(learner=learner, envs=envs, discounted_return=discounted_return, key=keys[0])
 
 
+#: `augment(batch, bits) -> batch`: the batch's leaves `[B, ...]` ("obs", "action", "log_prob",
+#: "value", "advantage", "target") rewritten by a symmetry of the env, `bits` `[B]` uint32.
+Augment = Callable[[dict[str, jax.Array], jax.Array], dict[str, jax.Array]]
+
+
 def update_step(
     runner: RunnerState,
     config: PPOConfig,
@@ -272,11 +277,13 @@ def update_step(
     agent: Agent,
     hyperparams: PPOHyperparams,
     axis_name: str | None = None,
+    augment: Augment | None = None,
 ) -> tuple[RunnerState, Metrics]:
     """One PPO update: rollout, GAE, `update_epochs` epochs of minibatch steps.
 
     Under `axis_name`, `config` is the per-shard config (`PPOConfig.per_shard`) and `runner`
-    this shard's state; the metrics are over all shards.
+    this shard's state; the metrics are over all shards. `augment`, a symmetry of the env,
+    rewrites each epoch's batch from fresh random bits before its minibatches.
 
     Returns:
         The next runner state and this update's metrics (float32 scalars): `episode_return`
@@ -296,6 +303,11 @@ def update_step(
                 action_noise_shape=(network.action_dim,),
             ),
             "shuffle_bits": (config.update_epochs, config.batch_size),
+            **(
+                {}
+                if augment is None
+                else {"augment_bits": (config.update_epochs, config.batch_size)}
+            ),
         },
     )
     noise = rollout_noise(words, runner.key, env, env_params, network.action_noise_from_bits)
@@ -331,14 +343,25 @@ def update_step(
     batch = jax.tree.map(lambda leaf: leaf.reshape((config.batch_size,) + leaf.shape[2:]), batch)
     learning_rate = learning_rate_at(config, hyperparams, learner.update_index)
 
-    def epoch(carry, shuffle_bits):
+    def epoch(carry, bits):
+        epoch_batch = batch if augment is None else augment(batch, bits["augment"])
         carry, info = update_epoch(
-            carry, shuffle_bits, batch, config, agent, hyperparams, learning_rate, axis_name
+            carry,
+            bits["shuffle"],
+            epoch_batch,
+            config,
+            agent,
+            hyperparams,
+            learning_rate,
+            axis_name,
         )
         return carry, xla_cpu.pack_fields(info)
 
+    epoch_bits = {"shuffle": words["shuffle_bits"]}
+    if augment is not None:
+        epoch_bits["augment"] = words["augment_bits"]
     (flat_params, opt_state), infos = jax.lax.scan(
-        epoch, (learner.params, learner.opt_state), words["shuffle_bits"]
+        epoch, (learner.params, learner.opt_state), epoch_bits
     )
     obs_stats = learner.obs_stats
     if config.normalize_observations:

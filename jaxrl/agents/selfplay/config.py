@@ -28,6 +28,7 @@ class SelfPlayConfig(PPOConfig):
 
     conv_features: int = 0
     mirror_symmetric: bool = False
+    mirror_augment: bool = False
     league_size: int = 8
     snapshot_interval: int = 10
     opponent_temperature: float = 1.0
@@ -43,10 +44,11 @@ class SelfPlayConfig(PPOConfig):
                 f"SelfPlayConfig.conv_features={self.conv_features!r}: give 0 (no convolution) "
                 "or a positive number of filters."
             )
-        if not isinstance(self.mirror_symmetric, bool):
-            raise ValueError(
-                f"SelfPlayConfig.mirror_symmetric={self.mirror_symmetric!r}: use True or False."
-            )
+        for name in ("mirror_symmetric", "mirror_augment"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"SelfPlayConfig.{name}={getattr(self, name)!r}: use True or False."
+                )
         for name in ("league_size", "snapshot_interval"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

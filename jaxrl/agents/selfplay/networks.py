@@ -67,13 +67,37 @@ class MaskedActorCritic(ActorCritic):
         return jnp.mean(super().value(jnp.stack([obs, self._mirror(obs)])), axis=0)
 
     def _mirror(self, obs: jax.Array) -> jax.Array:
-        """The observation of the board's left-right mirror image: columns reversed, the legal
-        mask permuted with the moves."""
-        rows, cols = self.board_shape
-        cells = rows * cols * 2
-        planes = obs[..., :cells].reshape(obs.shape[:-1] + (rows, cols, 2))[..., ::-1, :]
-        legal = obs[..., cells:][..., np.array(self.mirrored_moves)]
-        return jnp.concatenate([planes.reshape(obs.shape[:-1] + (cells,)), legal], axis=-1)
+        return mirrored_observation(obs, self.board_shape, self.mirrored_moves)
+
+
+def mirrored_observation(
+    obs: jax.Array, board_shape: tuple[int, int], mirrored_moves: tuple[int, ...]
+) -> jax.Array:
+    """`[..., rows * cols * 2 + num_moves]` learner observations of the boards' left-right
+    mirror images: columns reversed, the legal mask permuted with the moves."""
+    rows, cols = board_shape
+    cells = rows * cols * 2
+    planes = obs[..., :cells].reshape(obs.shape[:-1] + (rows, cols, 2))[..., ::-1, :]
+    legal = obs[..., cells:][..., np.array(mirrored_moves)]
+    return jnp.concatenate([planes.reshape(obs.shape[:-1] + (cells,)), legal], axis=-1)
+
+
+def mirror_augment(game: TwoPlayerGame):
+    """PPO's `augment` for `game`: each transition whose bit is set becomes its left-right mirror
+    image (board, legal mask and move), with the same log-probability, value, advantage and
+    target, which the game's symmetry makes an equally valid sample of the mirrored policy."""
+    moves = np.array(game.mirrored_moves, np.int32)
+
+    def augment(batch: dict[str, jax.Array], bits: jax.Array) -> dict[str, jax.Array]:
+        flip = (bits & 1).astype(bool)
+        obs = mirrored_observation(batch["obs"], game.board_shape, game.mirrored_moves)
+        return {
+            **batch,
+            "obs": jnp.where(flip[:, None], obs, batch["obs"]),
+            "action": jnp.where(flip, jnp.asarray(moves)[batch["action"]], batch["action"]),
+        }
+
+    return augment
 
     def _flatten(self, obs: jax.Array) -> jax.Array:
         flat = super()._flatten(obs)

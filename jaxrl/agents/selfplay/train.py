@@ -25,7 +25,7 @@ from jaxrl.agents.ppo import train as ppo_train
 from jaxrl.agents.ppo.config import PPOHyperparams
 from jaxrl.agents.ppo.networks import Agent
 from jaxrl.agents.selfplay.config import SelfPlayConfig
-from jaxrl.agents.selfplay.networks import learner_observation, make_agent
+from jaxrl.agents.selfplay.networks import learner_observation, make_agent, mirror_augment
 from jaxrl.agents.selfplay.versus import Versus, sample_move
 from jaxrl.envs.core import EnvParams
 from jaxrl.envs.games.core import GameState, TwoPlayerGame
@@ -188,8 +188,9 @@ def update_step(
     """One PPO update against the league, then a snapshot every `snapshot_interval` updates."""
     league = runner.league
     params = versus.params_for(league.params, league.count)
+    augment = mirror_augment(versus.game) if config.mirror_augment else None
     ppo_runner, metrics = ppo_train.update_step(
-        runner.ppo, config, versus, params, agent, hyperparams
+        runner.ppo, config, versus, params, agent, hyperparams, augment=augment
     )
     learner = ppo_runner.learner
     take = learner.update_index % config.snapshot_interval == 0
