@@ -19,6 +19,7 @@ from jaxrl.agents.dqn.train import (
     learn_from_replay,
     make_agent,
 )
+from jaxrl.envs import gridworld
 
 TINY = dqn.DQNConfig(
     total_timesteps=4 * 8 * 6,
@@ -249,11 +250,13 @@ def test_chunks_compute_what_one_call_computes(cartpole, tiny_train):
 
 
 @pytest.mark.slow
-def test_the_default_config_solves_cartpole(cartpole):
-    env, params = cartpole
-    config = dqn.default_config("CartPole-v1")
+def test_the_default_config_takes_the_shortest_path_in_the_open_room():
+    # The grid world's default (16 of 16 seeds in the learning table, with CartPole's and
+    # Acrobot's): 4 seeds vmapped, each the mean of 100 greedy episodes.
+    env, params = envs.make("GridWorld-OpenRoom-v0")
+    config = dqn.default_config("GridWorld-OpenRoom-v0")
     keys = jax.random.split(jax.random.key(0), 4)
     result = jax.jit(jax.vmap(dqn.make_train(config, env, params)))(keys)
     evaluate = jax.jit(jax.vmap(dqn.make_evaluate(config, env, params, num_episodes=100)))
     scores = np.asarray(evaluate(result.params, jax.random.split(jax.random.key(1), 4))).mean(1)
-    assert np.sum(scores >= 475) >= 3, scores
+    assert np.all(scores >= float(gridworld.optimal_return(params))), scores

@@ -217,9 +217,10 @@ def test_compile_options_follow_the_samples_and_the_envs_per_device():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id", pqn.tuned_env_ids())
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "GridWorld-OpenRoom-v0"])
 def test_default_config_solves_its_env_on_at_least_3_of_4_seeds(env_id):
-    """Each tuned default, 4 seeds vmapped, each scored by the mean of 100 greedy episodes
+    """A tuned default (one classic-control env, one grid world; every tuned env's 16 seeds are
+    the learning table's), 4 seeds vmapped, each scored by the mean of 100 greedy episodes
     against the env's reward threshold. Tuning asked 14 of 16 (the learning table has 16 of 16
     for each); 3 of 4 leaves room for a seed that falls just short."""
     env, params = envs.make(env_id)

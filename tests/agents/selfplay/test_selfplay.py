@@ -4,6 +4,7 @@ key => same result, chunks == one call) and learning Tic-tac-toe (slow)."""
 
 import chex
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from jaxrl.agents.selfplay.networks import (
     ILLEGAL_LOGIT,
     learner_observation,
     make_agent,
+    mirror_augment,
     window_indices,
 )
 from jaxrl.agents.selfplay.train import League
@@ -275,3 +277,47 @@ def test_the_mirror_symmetric_network_plays_the_mirror_image_the_mirrored_way(ga
     assert not np.allclose(np.asarray(plain.logits), np.asarray(policy.logits))
     with pytest.raises(ValueError, match="mirror_symmetric=1: use True or False"):
         TINY.replace(mirror_symmetric=1)
+
+
+def test_mirror_augmentation_mirrors_the_flagged_transitions_only():
+    game = envs.make("ConnectFour-v0")[0]
+    augment = mirror_augment(game)
+    state = game.reset(jax.random.key(0))[1]
+    for move in (0, 0, 3):
+        state = game.step_without_reset(jax.random.key(0), state, move, game.default_params)[1]
+    obs = learner_observation(game, state)
+    batch = {
+        "obs": jnp.stack([obs, obs]),
+        "action": jnp.asarray([1, 5], jnp.int32),
+        "log_prob": jnp.asarray([-0.5, -1.5]),
+        "advantage": jnp.asarray([1.0, -1.0]),
+    }
+    out = augment(batch, jnp.asarray([2, 7], jnp.uint32))  # low bits 0 and 1
+    np.testing.assert_array_equal(np.asarray(out["obs"][0]), np.asarray(obs))
+    mirrored_board = np.asarray(state.board)[:, ::-1]
+    mirror_state = state.replace(
+        board=jnp.asarray(mirrored_board), legal_action_mask=game.legal_moves(mirrored_board)
+    )
+    np.testing.assert_array_equal(
+        np.asarray(out["obs"][1]), np.asarray(learner_observation(game, mirror_state))
+    )
+    assert out["action"].tolist() == [1, 6 - 5]
+    for name in ("log_prob", "advantage"):
+        np.testing.assert_array_equal(np.asarray(out[name]), np.asarray(batch[name]))
+
+
+def test_a_run_with_mirror_augmentation_is_a_run_of_its_own(game, tiny_train):
+    augmented = jax.jit(selfplay.make_train(TINY.replace(mirror_augment=True), game))(
+        jax.random.key(0)
+    )
+    plain = tiny_train(jax.random.key(0))
+    # The same rollouts until the first update differs: the first update's games are played
+    # by the same initial network.
+    np.testing.assert_array_equal(
+        np.asarray(augmented.metrics["episode_return"][0]),
+        np.asarray(plain.metrics["episode_return"][0]),
+    )
+    assert not np.allclose(
+        np.asarray(jax.flatten_util.ravel_pytree(augmented.params)[0]),
+        np.asarray(jax.flatten_util.ravel_pytree(plain.params)[0]),
+    )
