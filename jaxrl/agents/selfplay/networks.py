@@ -69,6 +69,14 @@ class MaskedActorCritic(ActorCritic):
     def _mirror(self, obs: jax.Array) -> jax.Array:
         return mirrored_observation(obs, self.board_shape, self.mirrored_moves)
 
+    def _flatten(self, obs: jax.Array) -> jax.Array:
+        flat = super()._flatten(obs)
+        if not self.conv_features:
+            return flat
+        windows = flat[..., window_indices(self.board_shape, self.conv_size)]
+        features = nn.relu(self.conv(windows))
+        return jnp.concatenate([flat, features.reshape(flat.shape[:-1] + (-1,))], axis=-1)
+
 
 def mirrored_observation(
     obs: jax.Array, board_shape: tuple[int, int], mirrored_moves: tuple[int, ...]
@@ -98,14 +106,6 @@ def mirror_augment(game: TwoPlayerGame):
         }
 
     return augment
-
-    def _flatten(self, obs: jax.Array) -> jax.Array:
-        flat = super()._flatten(obs)
-        if not self.conv_features:
-            return flat
-        windows = flat[..., window_indices(self.board_shape, self.conv_size)]
-        features = nn.relu(self.conv(windows))
-        return jnp.concatenate([flat, features.reshape(flat.shape[:-1] + (-1,))], axis=-1)
 
 
 def window_indices(board_shape: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
