@@ -38,6 +38,7 @@ def test_bad_arguments_are_one_line_before_any_compile(argv, message, capsys):
     assert message in error and len(error.splitlines()) == 1, error
 
 
+@pytest.mark.slow  # a run and the whole ladder, compiled
 def test_a_tiny_run_evaluates_after_every_chunk(tmp_path):
     result = experiment.run(
         "TicTacToe-v0",

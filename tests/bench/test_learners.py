@@ -103,6 +103,7 @@ def test_rejax_policies_are_scored_deterministically_on_jaxrl_envs(algo):
     assert first.shape == (learners.EVAL_EPISODES,) and np.all(np.isfinite(first))
 
 
+@pytest.mark.slow  # a child process that imports JAX and compiles
 @pytest.mark.timeout(240)
 def test_a_quick_child_of_the_fast_path():
     """One real child process (`python -m jaxrl.bench.learners --child dqn/jaxrl`)."""

@@ -242,6 +242,7 @@ def test_five_tuple_env_passes_a_gymnax_0_0_x_step_through():
     assert out == ("obs", "state", 1.0, True, {"discount": 0.0})
 
 
+@pytest.mark.slow  # a child process that imports JAX and compiles
 @pytest.mark.timeout(180)
 def test_a_quick_child_times_the_stages_of_the_fast_path():
     """One real child process (`python -m jaxrl.bench.ppo --child jaxrl_stages --quick`)."""

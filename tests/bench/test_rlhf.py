@@ -74,6 +74,7 @@ def test_table_of_fixed_figures_beside_trls():
     assert compared["generate_1"] == {"trl": None, "ratio": None, "target": None}
 
 
+@pytest.mark.slow  # seven small programs compiled
 @pytest.mark.timeout(120)
 def test_a_quick_run_has_every_figure(capsys):
     section = rlhf.run(rlhf.Settings(preset="quick", repeats=1))

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from jaxrl import envs
-
-ENV_IDS = envs.registered()
+from tests.params import registry_params
 
 
 def _at(tree, i):
@@ -41,7 +40,7 @@ def _warm_batch(env, params, num_envs, num_steps=7, seed=0):
     return warm(jax.random.key(seed))
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_reset_and_spaces_agree(env_id):
     env, params = envs.make(env_id)
     obs, state = env.reset(jax.random.key(0), params)
@@ -53,7 +52,7 @@ def test_reset_and_spaces_agree(env_id):
         assert bool(action_space.contains(action_space.sample(key)))
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_jit_equals_eager_and_same_key_same_result(env_id):
     env, params = envs.make(env_id)
     key_reset, key_step, key_action = jax.random.split(jax.random.key(2), 3)
@@ -65,7 +64,7 @@ def test_jit_equals_eager_and_same_key_same_result(env_id):
     chex.assert_trees_all_equal(jitted, jax.jit(env.step)(key_step, state, action, params))
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_vmap_equals_loop(env_id):
     env, params = envs.make(env_id)
     num = 5
@@ -79,7 +78,7 @@ def test_vmap_equals_loop(env_id):
         chex.assert_trees_all_close(_at(batched, i), single, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_auto_reset_keeps_the_final_observation(env_id):
     env, params = envs.make(env_id)
     _, state = env.reset(jax.random.key(0), params)
@@ -104,7 +103,7 @@ def test_auto_reset_keeps_the_final_observation(env_id):
         np.testing.assert_array_equal(obs2, info2["final_observation"])
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_vmap_over_params(env_id):
     env, params = envs.make(env_id)
     floats = [
@@ -132,7 +131,7 @@ def test_vmap_over_params(env_id):
         chex.assert_trees_all_close(_at(out, i), single, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_step_batch_transitions_equal_vmapped_step(env_id):
     """Envs that do not reset get exactly vmap(step)'s transition; every env gets the same
     reward and flags; final observations agree for all."""
@@ -199,8 +198,10 @@ def _reset_moments(obs):
     return obs.mean(0), obs.std(0)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-@pytest.mark.parametrize("num_envs, fraction", [(4096, 1.0), (4096, 0.3), (40, 0.5)])
+@pytest.mark.parametrize("env_id", registry_params())
+@pytest.mark.parametrize(
+    "num_envs, fraction", [(4096, 1.0), pytest.param(4096, 0.3, marks=pytest.mark.slow), (40, 0.5)]
+)
 def test_step_batch_resets_follow_the_initial_state_law(env_id, num_envs, fraction):
     """Envs forced to end (all at once, a third, half of a small batch) get initial states
     distributed as reset's, each drawn with its own randomness."""

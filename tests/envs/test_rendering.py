@@ -14,8 +14,7 @@ import pytest
 
 from jaxrl import envs
 from jaxrl.envs import gridworld, rendering
-
-ENV_IDS = envs.registered()
+from tests.params import registry_params
 
 # (height, width) of each registered env's frame: Gymnasium's screens for classic control,
 # 32 pixels a cell for the grids.
@@ -112,7 +111,7 @@ def _assert_nearly_equal(frame, expected):
     assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", registry_params())
 def test_frames_have_their_size_follow_the_state_and_compile(env_id):
     env, params, _, render, render_batch = _compiled(env_id)
     states = _posed_states(env_id)

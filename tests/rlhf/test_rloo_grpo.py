@@ -108,6 +108,7 @@ RUNS = {
 KL_COEFS = (0.0, 0.5)
 
 
+@pytest.mark.slow  # a sweep program and two eager runs per learner
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_vmap_over_seeds_and_kl_coefs_equals_the_eager_loop_and_learns(name):
     module, config = RUNS[name]

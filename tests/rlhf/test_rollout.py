@@ -189,6 +189,7 @@ def test_adaptive_kl_settles_on_a_toy_system(start):
     assert float(c0 / fixed) != pytest.approx(config.kl_target, rel=0.25)
 
 
+@pytest.mark.slow  # 80 PPO iterations
 def test_adaptive_kl_settles_on_a_tiny_model():
     # A random reward model pulls the policy away from pi_ref; from a coefficient about 4x too
     # small to hold it at 2 nats, the controller brings the KL to within 25% of the target.

@@ -26,7 +26,8 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
     ),
     # 12M learner moves: what fits in 15 minutes on a 2-core CPU (about 15k moves/s). At 1.5M
     # moves an entropy bonus of 0.3 won 35% against one-ply rules, 0.01 and 0.1 19%; a 4x4
-    # convolution over the board (`conv_features=32`) won 34% at half the speed.
+    # convolution over the board (`conv_features=32`) won 34% at half the speed; mirrored
+    # transitions 41% at almost no cost, a mirror-symmetric network 46% at a third of the speed.
     "ConnectFour-v0": SelfPlayConfig(
         total_timesteps=12_058_624,
         num_envs=128,
@@ -39,6 +40,7 @@ _CONFIGS: dict[str, SelfPlayConfig] = {
         gamma=1.0,
         gae_lambda=0.95,
         ent_coef=0.3,
+        mirror_augment=True,
         league_size=8,
         snapshot_interval=2,
         opponent_temperature=0.0,
