@@ -13,6 +13,7 @@ feedback, small enough for a 2-core CPU in minutes and unchanged on a GPU:
 - `rloo`, `grpo`: REINFORCE leave-one-out and group-relative policy optimisation (no critic).
 - `dpo`: Direct Preference Optimisation on the same pairs (sigmoid, IPO and conservative losses).
 - `best_of_n`: best-of-n by the proxy for every n from one batch of samples, and its KL.
+- `scaling_laws`: Gao et al.'s gold-gain laws against sqrt(KL), their fits and a seed bootstrap.
 - `evaluation`: gold score, proxy score and KL of a policy, on its own samples.
 - `pipeline`: the `jaxrl rlhf` command.
 - `throughput`: the programs and FLOPs counts of `jaxrl bench rlhf`.
