@@ -118,6 +118,8 @@ class RLHFPPOConfig:
     def __post_init__(self):
         check_positive_ints(self, ("iterations", "rollouts", "update_epochs", "num_minibatches"))
         corpus.check_prompt_len(self.prompt_len)
+        if not isinstance(self.whiten_rewards, bool):
+            raise ValueError(f"whiten_rewards={self.whiten_rewards!r}: use True or False.")
         if self.kl_horizon is not None:
             check_positive_ints(self, ("kl_horizon",))
         check_divides(self, "num_minibatches", "rollouts")

@@ -207,3 +207,8 @@ def test_adaptive_kl_settles_on_a_tiny_model():
     _, metrics = train(jax.random.key(0), state)
     assert float(metrics["kl"][-10:].mean()) == pytest.approx(config.kl_target, rel=0.25)
     assert float(metrics["kl_coef"][-1]) > 0.2  # it climbed to hold the KL
+
+
+def test_whiten_rewards_is_a_flag():
+    with pytest.raises(ValueError, match="whiten_rewards=1: use True or False"):
+        ppo.RLHFPPOConfig(whiten_rewards=1)
