@@ -232,16 +232,6 @@ def make_train(
     arrays: those of `collect_rollout` (measured on each iteration's rollout, before its
     update) and the update's loss terms.
     """
-
-    def iteration(state: PolicyState, key: jax.Array) -> tuple[PolicyState, Metrics]:
-        key_rollout, key_update = jax.random.split(key)
-        batch, metrics = collect_rollout(
-            model_config, config, ref_params, reward_model, state, key_rollout
-        )
-        state, info = update(model_config, config, state, batch, key_update)
-        return state, {**metrics, **info}
-
-    def train(key: jax.Array, state: PolicyState) -> tuple[PolicyState, Metrics]:
-        return jax.lax.scan(iteration, state, jax.random.split(key, config.iterations))
-
-    return train
+    return shared.make_train_loop(
+        collect_rollout, update, model_config, config, ref_params, reward_model
+    )
