@@ -244,17 +244,7 @@ def update(
             state.kl_coef,
         )
 
-    policy_params, opt_state, info = shared.minibatch_updates(
-        loss_fn,
-        make_optimizer(config),
-        state.policy_params,
-        state.opt_state,
-        batch,
-        key,
-        config.update_epochs,
-        config.num_minibatches,
-    )
-    return state.replace(policy_params=policy_params, opt_state=opt_state), info
+    return shared.update_policy(loss_fn, config, state, batch, key)
 
 
 def make_train(

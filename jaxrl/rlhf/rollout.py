@@ -338,6 +338,23 @@ def check_divides(config: Any, divisor: str, total: str) -> None:
         raise ValueError(f"{divisor}={d} does not divide {total}={n}; choose a divisor of {n}.")
 
 
+def update_policy(loss_fn, config, state: PolicyState, batch, key: jax.Array):
+    """A critic-free method's update: `config.update_epochs` passes of shuffled minibatch Adam
+    steps of `loss_fn(policy_params, minibatch) -> (loss, info)` over `batch`; the new state
+    and the last epoch's loss terms, averaged over its minibatches."""
+    policy_params, opt_state, info = minibatch_updates(
+        loss_fn,
+        make_optimizer(config.learning_rate, config.max_grad_norm),
+        state.policy_params,
+        state.opt_state,
+        batch,
+        key,
+        config.update_epochs,
+        config.num_minibatches,
+    )
+    return state.replace(policy_params=policy_params, opt_state=opt_state), info
+
+
 def make_train_loop(collect_rollout, update, model_config, config, ref_params, reward_model):
     """`train(key, state) -> (final state, metrics)` of a critic-free method: `config.iterations`
     rounds of `collect_rollout` then `update`, in one `lax.scan`.
