@@ -43,3 +43,26 @@ def key():
 def _release_compiled_programs():
     yield
     jax.clear_caches()
+
+
+#: Modules that take the longest, scheduled first: `--dist loadscope` hands whole modules to the
+#: workers in collection order, so a long one collected last would run alone at the end.
+LONGEST_FIRST = (
+    "tests/bench/test_cli.py",
+    "tests/test_readme.py",
+    "tests/test_tour.py",
+    "tests/test_distributed.py",
+    "tests/agents/selfplay/test_selfplay.py",
+    "tests/cli/test_render.py",
+    "tests/cli/test_cli.py",
+    "tests/rlhf/test_pipeline.py",
+    "tests/envs/test_core.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a module, and for the rest, collection order
