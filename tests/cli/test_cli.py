@@ -159,6 +159,7 @@ def test_ctrl_c_keeps_the_data_and_resume_equals_an_uninterrupted_run(cli_env, t
     )
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_sweep_batches_the_grid_and_writes_its_table(cli_env, tmp_path):
     run = tmp_path / "sweep"
     result = jaxrl(

@@ -165,6 +165,7 @@ def one_process_sweep(tmp_path_factory, cli_env) -> tuple[Path, str]:
     return run, result.stdout
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_sweep_splits_its_runs_over_the_cpu_devices_asked_for(one_process_sweep):
     run, stdout = one_process_sweep
     assert "2 points x 2 seeds" in stdout and "on 2 cpu device(s)" in stdout

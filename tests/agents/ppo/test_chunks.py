@@ -50,6 +50,7 @@ def test_uneven_chunks_give_exactly_the_uninterrupted_run():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_chunks_with_normalisation_match_to_rounding_and_repeat_bit_for_bit():
     # XLA fuses the observation normalisation differently in programs of different shapes,
     # so chunks and the whole run may differ in float rounding only (see make_run_updates);

@@ -124,6 +124,7 @@ def test_vmap_over_seeds_equals_separate_runs(cartpole, tiny_train):
         _assert_trees_close(_at(batched.params, i), single.params, 1e-4, 1e-5)
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_hyperparameter_sweep_is_one_program_equal_to_separate_runs(cartpole):
     env, params = cartpole
     grid, points = pqn.hyperparams_grid(
@@ -166,6 +167,7 @@ def test_log_callback_sees_every_update_and_changes_nothing(cartpole, tiny_train
     chex.assert_trees_all_equal(result.metrics, tiny_train(jax.random.key(0)).metrics)
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_uneven_chunks_give_exactly_the_uninterrupted_run(cartpole):
     env, env_params = cartpole
     config = TINY.replace(total_timesteps=5 * TINY.batch_size)

@@ -253,6 +253,7 @@ def test_jit_equals_no_jit(pendulum):
     chex.assert_trees_all_close(eager.metrics, short.metrics, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_vmap_over_seeds_and_a_sweep_equal_separate_runs(pendulum, tiny_train):
     env, params = pendulum
     train = sac.make_train(TINY, env, params)

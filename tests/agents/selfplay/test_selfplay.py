@@ -306,6 +306,7 @@ def test_mirror_augmentation_mirrors_the_flagged_transitions_only():
         np.testing.assert_array_equal(np.asarray(out[name]), np.asarray(batch[name]))
 
 
+@pytest.mark.slow  # a sweep or chunked runs, compiled: the whole suite's
 def test_a_run_with_mirror_augmentation_is_a_run_of_its_own(game, tiny_train):
     augmented = jax.jit(selfplay.make_train(TINY.replace(mirror_augment=True), game))(
         jax.random.key(0)
