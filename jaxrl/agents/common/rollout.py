@@ -10,6 +10,9 @@ policy, all random numbers drawn before the loop.
 arrays, e.g. PPO's log-probabilities and values) is stored with each step. Terminated and
 truncated stay apart and `final_obs` is the observation a step produced before any auto-reset,
 so a learner can bootstrap a truncated step from it.
+
+`collect_correlated_rollout` is the same loop with the policy's noise made temporally
+correlated per env (`CorrelatedNoise`, an AR(1) process restarted at each episode's start).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from flax import struct
 
 from jaxrl._xla_cpu import (
@@ -80,6 +84,45 @@ class RolloutNoise:
     env_keys: jax.Array
     action_noise: jax.Array
     reset_pools: Any
+
+
+@struct.dataclass
+class CorrelatedNoise:
+    """Each env's state of an AR(1) process over the policy's standard normal noise.
+
+    Step t's noise is `eps_t = rho * eps_{t-1} + sqrt(1 - rho^2) * z_t` for the rollout's i.i.d.
+    standard normal draw `z_t` and a correlation `rho` in [0, 1]: still standard normal at
+    every step, so a policy's log-density of its action is unchanged, but a draw persists for
+    about `1 / (1 - rho)` steps. An episode starts from a fresh draw (`eps_t = z_t`).
+
+    Attributes:
+        noise: `[N, ...]` float32, the noise each env's last step used.
+        restart: `[N]` bool, true where that step ended the env's episode (or no step has been
+            taken): its next noise is a fresh draw.
+    """
+
+    noise: jax.Array
+    restart: jax.Array
+
+
+def correlated_noise_init(num_envs: int, noise_shape: tuple[int, ...]) -> CorrelatedNoise:
+    """`CorrelatedNoise` before any step: every env starts from a fresh draw."""
+    return CorrelatedNoise(
+        noise=jnp.zeros((num_envs, *noise_shape), jnp.float32),
+        restart=jnp.ones((num_envs,), jnp.bool_),
+    )
+
+
+def correlate_noise(
+    state: CorrelatedNoise, draw: jax.Array, correlation: jax.typing.ArrayLike
+) -> jax.Array:
+    """The next step's noise `[N, ...]` of the AR(1) process in `state` for the i.i.d. standard
+    normal `draw` `[N, ...]` and `correlation` (rho, a float32 scalar in [0, 1]). Exact at
+    rho = 0: `0 * eps + 1 * z` is `z` bit for bit."""
+    correlation = jnp.asarray(correlation, jnp.float32)
+    continued = correlation * state.noise + jnp.sqrt(1.0 - jnp.square(correlation)) * draw
+    restart = state.restart.reshape(state.restart.shape + (1,) * (draw.ndim - 1))
+    return jnp.where(restart, draw, continued)
 
 
 def exact_int_fields(action_space: spaces.Space) -> frozenset[str]:
@@ -149,13 +192,48 @@ def collect_rollout(
     Returns:
         The envs after the rollout, and every step's transition.
     """
+    envs, _, transition = _collect(act, env, env_params, envs, noise, None, 0.0)
+    return envs, transition
 
-    def env_step(envs: Envs, step_noise) -> tuple[Envs, dict[str, jax.Array]]:
+
+def collect_correlated_rollout(
+    act: Callable[[jax.Array, jax.Array], tuple[jax.Array, dict[str, jax.Array]]],
+    env: Environment,
+    env_params: EnvParams,
+    envs: Envs,
+    noise: RolloutNoise,
+    correlated: CorrelatedNoise,
+    correlation: jax.typing.ArrayLike,
+) -> tuple[Envs, CorrelatedNoise, Transition]:
+    """`collect_rollout` with `act` given each step's noise through the AR(1) process of
+    `correlated` (`correlate_noise`, correlation rho = `correlation`) rather than as drawn:
+    the envs, the process's state and the `[T, N]` Transition after the rollout. At rho = 0
+    the actions and transitions are `collect_rollout`'s bit for bit."""
+    return _collect(act, env, env_params, envs, noise, correlated, correlation)
+
+
+def _collect(
+    act: Callable[[jax.Array, jax.Array], tuple[jax.Array, dict[str, jax.Array]]],
+    env: Environment,
+    env_params: EnvParams,
+    envs: Envs,
+    noise: RolloutNoise,
+    correlated: CorrelatedNoise | None,
+    correlation: jax.typing.ArrayLike,
+) -> tuple[Envs, CorrelatedNoise | None, Transition]:
+    """The rollout loop of `collect_rollout`; the noise goes through `correlated` unless None."""
+
+    def env_step(carry, step_noise) -> tuple[tuple[Envs, Any], dict[str, jax.Array]]:
+        envs, correlated = carry
         key_env, action_noise, reset_pool = step_noise
+        if correlated is not None:
+            action_noise = correlate_noise(correlated, action_noise, correlation)
         action, extras = act(envs.obs, action_noise)
         obs, state, reward, terminated, truncated, info = env.step_batch(
             key_env, envs.state, action, env_params, reset_pool=reset_pool
         )
+        if correlated is not None:
+            correlated = CorrelatedNoise(noise=action_noise, restart=terminated | truncated)
         step = {
             "obs": envs.obs,
             "action": action,
@@ -167,11 +245,11 @@ def collect_rollout(
             "episode_return": info["episode_return"],
             "episode_length": info["episode_length"],
         }
-        return Envs(state=state, obs=obs), step
+        return (Envs(state=state, obs=obs), correlated), step
 
-    envs, steps = scan_packed(
+    (envs, correlated), steps = scan_packed(
         env_step,
-        envs,
+        (envs, correlated),
         (noise.env_keys, noise.action_noise, noise.reset_pools),
         small_ints=exact_int_fields(env.action_space(env_params)),
     )
@@ -181,4 +259,4 @@ def collect_rollout(
         **{name: steps.pop(name) for name in fields},
         extras=steps,
     )
-    return envs, transition
+    return envs, correlated, transition

@@ -34,6 +34,7 @@ class SACHyperparams:
     tau: Any
     initial_alpha: Any
     target_entropy_scale: Any
+    noise_correlation: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +63,14 @@ class SACConfig(LearnerConfig):
         initial_alpha: the entropy temperature before any update.
         target_entropy_scale: the target entropy per action dimension, in nats of the
             squashed action in [-1, 1]; -1 gives SAC's target of -action_dim.
+        noise_correlation: rho in [0, 1], the lag-1 autocorrelation per env step of the
+            standard normal noise behind the rollout's actions (the random actions before
+            `learning_starts` too): an AR(1) process, restarted at each episode's start, that
+            keeps a draw for about `1 / (1 - rho)` steps (`rollout.CorrelatedNoise`). 0 draws
+            i.i.d. noise, as plain SAC does. Its marginal stays standard normal, so the
+            gradient steps' log-densities and entropy are unchanged; only the behaviour
+            policy's draws persist, which a sparse reward behind a long manoeuvre needs
+            (MountainCarContinuous: i.i.d. noise rarely reaches the flag).
     """
 
     hyperparams_type: ClassVar[type] = SACHyperparams
@@ -73,6 +82,7 @@ class SACConfig(LearnerConfig):
         "tau": UNIT_OPEN_LOW,
         "initial_alpha": positive("1.0"),
         "target_entropy_scale": Range(-math.inf, math.inf, True, "a finite number such as -1.0"),
+        "noise_correlation": Range(0.0, 1.0, True, "in [0, 1] (0: i.i.d. noise; e.g. 0.95)"),
     }
 
     total_timesteps: int = 100_000
@@ -92,6 +102,7 @@ class SACConfig(LearnerConfig):
     tau: float = 0.005
     initial_alpha: float = 1.0
     target_entropy_scale: float = -1.0
+    noise_correlation: float = 0.0
 
     def __post_init__(self):
         self._check_common(

@@ -1,8 +1,9 @@
 """SAC fused into one program: `train = make_train(config, env, env_params)`, then
 `jax.jit(train)(key)`, or `jax.jit(jax.vmap(train))(keys)` for many seeds at once.
 
-Each update (`update_step`): `collect_rollout` steps `num_envs` envs for `num_steps` (uniformly
-random actions for the first `learning_starts` env steps, then the policy's samples),
+Each update (`update_step`): `collect_correlated_rollout` steps `num_envs` envs for `num_steps`
+(uniformly random actions for the first `learning_starts` env steps, then the policy's samples;
+their noise i.i.d., or temporally correlated per `noise_correlation`),
 `replay_add` writes the steps to the on-device replay buffer, and once `learning_starts` env
 steps are in it, `learn` makes `config.gradient_steps` gradient steps (`gradient_step`) on
 minibatches drawn uniformly from the buffer: the twin critics toward the soft Bellman target of
@@ -40,8 +41,10 @@ from jaxrl.agents.common.replay import (
     sample_positions,
 )
 from jaxrl.agents.common.rollout import (
+    CorrelatedNoise,
     Envs,
-    collect_rollout,
+    collect_correlated_rollout,
+    correlated_noise_init,
     key_shape,
     reset_envs,
     rollout_noise,
@@ -87,12 +90,14 @@ class RunnerState:
         learner: parameters and optimizers.
         envs: the envs' states and observations, `[N]` leading axis.
         replay: the replay buffer (`[buffer_rows, N]` leading axes).
+        exploration: each env's state of the rollout's noise process (`[N]` leading axis).
         key: the key the next update draws from.
     """
 
     learner: Learner
     envs: Envs
     replay: Replay
+    exploration: CorrelatedNoise
     key: jax.Array
 
 
@@ -256,7 +261,7 @@ def init_runner_state(
     # Vmapped over seeds or a sweep, every changing carry is batched from the start, so each
     # loop body is batched once. The update count stays unbatched, so whether an update learns
     # stays one branch (`lax.cond`) under vmap.
-    (actor_params, critic_params, log_alpha, opt_states, envs, replay_data) = (
+    (actor_params, critic_params, log_alpha, opt_states, envs, replay_data, exploration) = (
         xla_cpu.batched_from_start(
             (
                 actor_params,
@@ -265,6 +270,7 @@ def init_runner_state(
                 (adam.init(actor_params), adam.init(critic_params), adam.init(log_alpha)),
                 envs,
                 replay.data,
+                correlated_noise_init(num_envs, (agent.action_dim,)),
             ),
             words,
             hyperparams,
@@ -281,7 +287,11 @@ def init_runner_state(
         update_index=jnp.zeros((), jnp.int32),
     )
     return RunnerState(
-        learner=learner, envs=envs, replay=replay.replace(data=replay_data), key=keys[0]
+        learner=learner,
+        envs=envs,
+        replay=replay.replace(data=replay_data),
+        exploration=exploration,
+        key=keys[0],
     )
 
 
@@ -330,7 +340,12 @@ def update_step(
         uniform = jax.lax.erf(action_noise * (1.0 / math.sqrt(2.0)))
         return agent.env_action(jnp.where(explore, uniform, squashed)), {}
 
-    envs, rollout = collect_rollout(act, env, env_params, runner.envs, noise)
+    # A sparse reward behind a long manoeuvre (MountainCarContinuous) is out of reach of i.i.d.
+    # noise; correlated noise keeps a push going for about 1 / (1 - rho) steps. At rho = 0 the
+    # rollout is the i.i.d. one bit for bit.
+    envs, exploration, rollout = collect_correlated_rollout(
+        act, env, env_params, runner.envs, noise, runner.exploration, hyperparams.noise_correlation
+    )
     replay = replay_add(runner.replay, {name: getattr(rollout, name) for name in STEP_FIELDS})
 
     def skip(learner):
@@ -345,7 +360,9 @@ def update_step(
     learner, info = jax.lax.cond(learns, learn_from_replay, skip, learner)
     learner = learner.replace(update_index=learner.update_index + 1)
     next_key = xla_cpu.keys_from_words(words["next_key"], runner.key)
-    runner = RunnerState(learner=learner, envs=envs, replay=replay, key=next_key)
+    runner = RunnerState(
+        learner=learner, envs=envs, replay=replay, exploration=exploration, key=next_key
+    )
     metrics = {
         **episode_metrics(rollout),
         **vars(info),

@@ -1,7 +1,8 @@
 """SAC: the entropy temperature's step, the tanh-Gaussian's log-density and the soft Bellman
 target worked by hand (terminations against truncations), config validation, the policy the
 `jaxrl` command reads, the invariants (jit == no-jit, vmap == loop, same key => same result, a
-sweep equals separate runs, chunks equal one call) and learning Pendulum (slow)."""
+sweep equals separate runs, chunks equal one call), the correlated exploration noise (i.i.d.
+SAC bit for bit at 0) and learning Pendulum and MountainCarContinuous (slow)."""
 
 import math
 
@@ -16,6 +17,8 @@ from jaxrl import envs
 from jaxrl.agents import sac
 from jaxrl.agents.common.policy import play_policy
 from jaxrl.agents.common.replay import n_step_transitions, replay_add, replay_init
+from jaxrl.agents.common.rollout import collect_rollout
+from jaxrl.agents.sac import train as sac_train
 from jaxrl.agents.sac.losses import alpha_loss, critic_target
 from jaxrl.agents.sac.networks import TanhGaussian, make_agent
 from jaxrl.agents.sac.train import Learner, adam_step, gradient_step
@@ -60,6 +63,8 @@ def _at(tree, i):
         (dict(gamma=1.5), "gamma"),
         (dict(tau=0.0), "tau"),
         (dict(initial_alpha=0.0), "initial_alpha"),
+        (dict(noise_correlation=1.5), "noise_correlation"),
+        (dict(noise_correlation=-0.1), "noise_correlation"),
         (dict(lr=1e-3), "valid fields"),
     ],
 )
@@ -269,6 +274,42 @@ def test_vmap_over_seeds_and_a_sweep_equal_separate_runs(pendulum, tiny_train):
     chex.assert_trees_all_close(_at(swept.params, 1), single.params, rtol=1e-4, atol=1e-5)
 
 
+def test_noise_correlation_zero_is_sac_with_iid_noise_bit_for_bit(
+    pendulum, tiny_train, monkeypatch
+):
+    """The default (rho = 0) run equals one whose rollouts take the plain i.i.d. path."""
+    env, params = pendulum
+
+    def iid_rollout(act, env, env_params, envs, noise, correlated, correlation):
+        envs, transition = collect_rollout(act, env, env_params, envs, noise)
+        return envs, correlated, transition
+
+    monkeypatch.setattr(sac_train, "collect_correlated_rollout", iid_rollout)
+    iid = jax.jit(sac.make_train(TINY, env, params))(jax.random.key(0))
+    default = tiny_train(jax.random.key(0))
+    chex.assert_trees_all_equal(default.metrics, iid.metrics)
+    chex.assert_trees_all_equal(default.runner_state.learner, iid.runner_state.learner)
+    chex.assert_trees_all_equal(default.runner_state.replay, iid.runner_state.replay)
+
+
+def test_correlated_noise_changes_the_actions_after_each_episode_start(pendulum):
+    env, params = pendulum
+    config = TINY.replace(buffer_size=4 * 48)  # every step stays in the buffer, in order
+    train = sac.make_train(config, env, params)
+    correlation = config.hyperparams.replace(noise_correlation=jnp.float32(0.9))
+    runs = jax.jit(jax.vmap(train, in_axes=(None, 0)))(
+        jax.random.key(0), jax.tree.map(lambda *v: jnp.stack(v), config.hyperparams, correlation)
+    )
+    iid_actions, actions = np.asarray(runs.runner_state.replay.data["action"])
+    correlated = _at(runs, 1)
+    # The first step draws afresh, as i.i.d. noise does; later steps carry the last draw.
+    np.testing.assert_array_equal(actions[0], iid_actions[0])
+    assert not np.allclose(actions[1:], iid_actions[1:])
+    exploration = correlated.runner_state.exploration
+    assert exploration.noise.shape == (TINY.num_envs, 1)
+    assert not np.any(exploration.restart)  # Pendulum's 200-step episodes have not ended
+
+
 def test_chunks_compute_what_one_call_computes(pendulum, tiny_train):
     env, params = pendulum
     init = jax.jit(sac.make_init(TINY, env, params))
@@ -309,3 +350,14 @@ def test_the_default_config_solves_pendulum(pendulum):
     evaluate = jax.jit(jax.vmap(sac.make_evaluate(config, env, params, num_episodes=100)))
     scores = np.asarray(evaluate(result.params, jax.random.split(jax.random.key(1), 4))).mean(1)
     assert np.sum(scores >= -200) >= 3, scores
+
+
+@pytest.mark.slow
+def test_the_default_config_solves_mountain_car_continuous():
+    env, params = envs.make("MountainCarContinuous-v0")
+    config = sac.default_config("MountainCarContinuous-v0")
+    keys = jax.random.split(jax.random.key(0), 4)
+    result = jax.jit(jax.vmap(sac.make_train(config, env, params)))(keys)
+    evaluate = jax.jit(jax.vmap(sac.make_evaluate(config, env, params, num_episodes=100)))
+    scores = np.asarray(evaluate(result.params, jax.random.split(jax.random.key(1), 4))).mean(1)
+    assert np.sum(scores >= 90) >= 3, scores
