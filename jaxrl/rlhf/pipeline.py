@@ -4,6 +4,7 @@
     jaxrl rlhf --quick         # a small run, well under a minute
     jaxrl rlhf --out runs/mine --seed 3
     jaxrl rlhf --prompt-len 2  # every response answers a prompt such as "the food"
+    jaxrl rlhf frontier        # every method over seeds x KL coefficients (jaxrl.rlhf.frontier)
 
 Each stage is one compiled program. The command prints, per stage, its figures and its wall
 time (compile included), then the table every RLHF paper has: for the pretrained, PPO and DPO
@@ -141,8 +142,8 @@ def quick_config(seed: int = 0) -> PipelineConfig:
 class Stage:
     """Times a stage (compile plus run) and prints its header and figures."""
 
-    def __init__(self, number: int, name: str, timings: dict[str, float]):
-        self.label = f"[{number}/6] {name}"
+    def __init__(self, number: int, name: str, timings: dict[str, float], total: int = 6):
+        self.label = f"[{number}/{total}] {name}"
         self.name = name
         self.timings = timings
         self.compile_s = 0.0
@@ -170,6 +171,50 @@ class Stage:
                 f"{self.compile_s:.1f} s)",
                 flush=True,
             )
+
+
+def pretrain_reference(
+    model_config: ModelConfig,
+    fit_config: FitConfig,
+    key: jax.Array,
+    train_tokens: jax.Array,
+    heldout_tokens: jax.Array,
+) -> tuple[dict, dict[str, jax.Array], jax.Array, jax.Array]:
+    """Stage 1: the pretrained (reference) language model from a fresh initialisation.
+
+    Returns:
+        Its parameters, the per-step fit metrics, and the held-out LM loss (nats per token)
+        and next-token accuracy.
+    """
+    key_init, key_fit = jax.random.split(key)
+    params = init_language_model(model_config, key_init)
+    params, fit_metrics = pretrain(model_config, fit_config, params, key_fit, train_tokens)
+    heldout_loss, heldout = lm_loss(model_config, params, heldout_tokens)
+    return params, fit_metrics, heldout_loss, heldout["accuracy"]
+
+
+def fit_reward_model(
+    model_config: ModelConfig,
+    fit_config: FitConfig,
+    ref_params: dict,
+    train_pairs: reward_model.Preferences,
+    heldout_pairs: reward_model.Preferences,
+    key: jax.Array,
+) -> tuple[reward_model.RewardModel, dict[str, jax.Array], dict[str, jax.Array]]:
+    """Stage 3: a reward model fitted from the reference on `train_pairs`, normalised.
+
+    Returns:
+        The normalised reward model, the per-step fit metrics and its held-out accuracies
+        ("label_accuracy", "gold_accuracy").
+    """
+    params, fit_metrics = reward_model.train_reward_model(
+        model_config, fit_config, ref_params, train_pairs, key
+    )
+    accuracy = reward_model.preference_accuracy(model_config, params, heldout_pairs)
+    # Both sides of the held-out pairs together are plain samples of the pretrained policy:
+    # the normalisation's reference, without sampling again.
+    samples = jnp.concatenate([heldout_pairs.chosen, heldout_pairs.rejected])
+    return reward_model.normalise(model_config, params, samples), fit_metrics, accuracy
 
 
 def _floats(tree: dict[str, Any]) -> dict[str, Any]:
@@ -213,15 +258,11 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         num_heldout = max(1, config.corpus_size // 10)
         train_tokens, heldout_tokens = tokens[num_heldout:], tokens[:num_heldout]
 
-        def pretrain_stage(key, train_tokens, heldout_tokens):
-            key_init, key_fit = jax.random.split(key)
-            params = init_language_model(mc, key_init)
-            params, fit_metrics = pretrain(mc, config.pretrain, params, key_fit, train_tokens)
-            heldout_loss, heldout = lm_loss(mc, params, heldout_tokens)
-            return params, fit_metrics, heldout_loss, heldout["accuracy"]
-
         ref_params, fit_metrics, heldout_loss, heldout_accuracy = stage.run(
-            pretrain_stage, keys["pretrain"], train_tokens, heldout_tokens
+            lambda *args: pretrain_reference(mc, config.pretrain, *args),
+            keys["pretrain"],
+            train_tokens,
+            heldout_tokens,
         )
         curve = mean_in_chunks(fit_metrics, 20)
         metrics["pretrain"] = {
@@ -264,19 +305,12 @@ def run_pipeline(config: PipelineConfig, out: Path) -> dict[str, Any]:
         )
 
     with Stage(3, "reward model", timings) as stage:
-
-        def reward_stage(ref_params, train_pairs, heldout_pairs, key):
-            params, fit_metrics = reward_model.train_reward_model(
-                mc, config.reward, ref_params, train_pairs, key
-            )
-            accuracy = reward_model.preference_accuracy(mc, params, heldout_pairs)
-            # Both sides of the held-out pairs together are plain samples of the pretrained
-            # policy: the normalisation's reference, without sampling again.
-            samples = jnp.concatenate([heldout_pairs.chosen, heldout_pairs.rejected])
-            return reward_model.normalise(mc, params, samples), fit_metrics, accuracy
-
         rm, fit_metrics, accuracy = stage.run(
-            reward_stage, ref_params, train_pairs, heldout_pairs, keys["reward"]
+            lambda *args: fit_reward_model(mc, config.reward, *args),
+            ref_params,
+            train_pairs,
+            heldout_pairs,
+            keys["reward"],
         )
         curve = mean_in_chunks(fit_metrics, 20)
         metrics["reward_model"] = {
@@ -535,6 +569,10 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """`jaxrl rlhf`: 0 on success, 2 on bad input."""
+    if argv and argv[0] == "frontier":
+        from jaxrl.rlhf import frontier
+
+        return frontier.main(argv[1:])
     try:
         args = parse_args(argv)
     except SystemExit as exit:  # --help (0) or a malformed flag (2): a status, not an exception
