@@ -24,13 +24,10 @@ The KL coefficient (the paper's and TRL's beta) lives in the state (`PolicyState
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import ModelConfig, token_log_probs
 from jaxrl.rlhf.reward_model import RewardModel
@@ -38,75 +35,36 @@ from jaxrl.rlhf.rollout import Metrics, PolicyState, SequenceBatch
 
 
 @dataclasses.dataclass(frozen=True)
-class GRPOConfig:
-    """GRPO settings, validated before anything compiles.
+class GRPOConfig(shared.GroupConfig):
+    """GRPO settings: those of `rollout.GroupConfig`, which documents them, with GRPO's
+    defaults, plus `scale_rewards`.
 
     Attributes:
-        iterations: rollout-and-update rounds.
-        rollouts: sequences sampled per iteration (`rollouts // k` groups of `k`).
-        k: samples per group (TRL's `num_generations`, 8 as there).
-        update_epochs: passes over each rollout. TRL's `num_iterations` is 1; 4 here, PPO's,
-            so the learners compare at equal samples and gradient steps (and the clip acts).
-        num_minibatches: minibatches of sequences per epoch; must divide `rollouts`.
-        learning_rate: Adam's step size.
+        k: samples per group (TRL's `num_generations`, 8 as there); each sample's baseline is
+            its group's mean reward.
+        update_epochs: TRL's `num_iterations` is 1; 4 here, PPO's, so the learners compare at
+            equal samples and gradient steps (and the clip acts).
         clip_eps: the token-level ratio clip (TRL's `epsilon`, 0.2).
         kl_coef: the k3 KL term's weight in the loss (beta). 0.04, the paper's: TRL defaults to
             0 for verifiable rewards, but here the reward is a learned proxy that the policy
             can over-optimise, and the KL is what keeps the gold score from falling behind.
         scale_rewards: divide each group's centred rewards by its std (TRL's default);
             False keeps the centring only.
-        temperature: sampling temperature, also used for every log-probability.
-        no_eos_penalty: the score given to a response cut off without EOS.
-        max_grad_norm: global gradient-norm clip.
-        prompt_len: words of each group's prompt (`corpus.sample_prompts`, one drawn per group
-            each iteration and shared by its `k` samples); 0, the default, samples from BOS
-            alone.
     """
 
-    iterations: int = 60
-    rollouts: int = 64
     k: int = 8
-    update_epochs: int = 4
-    num_minibatches: int = 4
-    learning_rate: float = 3e-4
-    clip_eps: float = 0.2
     kl_coef: float = 0.04
     scale_rewards: bool = True
-    temperature: float = 1.0
-    no_eos_penalty: float = -2.0
-    max_grad_norm: float = 1.0
-    prompt_len: int = 0
 
     def __post_init__(self):
-        shared.check_positive_ints(
-            self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
-        )
-        corpus.check_prompt_len(self.prompt_len)
-        if self.k < 2:
-            raise ValueError(
-                f"k={self.k}: a group baseline needs k >= 2 samples per group (e.g. 8)."
-            )
-        shared.check_divides(self, "k", "rollouts")
-        shared.check_divides(self, "num_minibatches", "rollouts")
-        shared.check_positive(self, ("learning_rate", "clip_eps", "temperature", "max_grad_norm"))
-        shared.check_non_negative(self, ("kl_coef",))
+        super().__post_init__()
         if not isinstance(self.scale_rewards, bool):
             raise ValueError(f"scale_rewards={self.scale_rewards!r}: must be True or False.")
-        if not math.isfinite(self.no_eos_penalty):
-            raise ValueError(f"no_eos_penalty={self.no_eos_penalty!r}: must be finite.")
-
-    @property
-    def num_groups(self) -> int:
-        return self.rollouts // self.k
 
 
-def make_optimizer(config: GRPOConfig) -> optax.GradientTransformation:
-    return shared.make_optimizer(config.learning_rate, config.max_grad_norm)
-
-
-def init_state(config: GRPOConfig, policy_params: dict) -> PolicyState:
-    """The state at `policy_params` (usually the reference's) with `config.kl_coef`."""
-    return shared.init_policy_state(make_optimizer(config), policy_params, config.kl_coef)
+# The shared group-baseline helpers, under the names every learner module has.
+make_optimizer = shared.group_optimizer
+init_state = shared.init_group_state
 
 
 def group_advantages(rewards: jax.Array, k: int, scale: bool = True) -> jax.Array:

@@ -26,13 +26,10 @@ sweeps it within one compiled program.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
 from jaxrl.rlhf.model import ModelConfig, token_log_probs
 from jaxrl.rlhf.reward_model import RewardModel
@@ -40,70 +37,29 @@ from jaxrl.rlhf.rollout import Metrics, PolicyState, SequenceBatch
 
 
 @dataclasses.dataclass(frozen=True)
-class RLOOConfig:
-    """RLOO settings, validated before anything compiles.
+class RLOOConfig(shared.GroupConfig):
+    """RLOO settings: those of `rollout.GroupConfig`, which documents them, with RLOO's defaults.
 
     Attributes:
-        iterations: rollout-and-update rounds.
-        rollouts: sequences sampled per iteration (`rollouts // k` groups of `k`).
         k: samples per group (the paper's k; TRL's `rloo_k` / `num_generations`, default 2
-            there). 4: the paper finds k=4 beats k=2 at the same number of prompts, and 64
-            rollouts keep 16 groups.
-        update_epochs: passes over each rollout (PPO's 4, so the learners compare at equal
-            samples and gradient steps).
-        num_minibatches: minibatches of sequences per epoch; must divide `rollouts`.
-        learning_rate: Adam's step size.
-        clip_eps: the sequence-level ratio clip.
-        kl_coef: the KL penalty's coefficient in the reward (TRL's default 0.05, PPO's here).
-        temperature: sampling temperature, also used for every log-probability.
-        no_eos_penalty: the score given to a response cut off without EOS.
-        max_grad_norm: global gradient-norm clip.
-        prompt_len: words of each group's prompt (`corpus.sample_prompts`, one drawn per group
-            each iteration and shared by its `k` samples); 0, the default, samples from BOS
-            alone.
+            there); each sample's baseline is the mean reward of the other `k - 1`. 4: the
+            paper finds k=4 beats k=2 at the same number of prompts, and 64 rollouts keep 16
+            groups.
+        clip_eps: the sequence-level ratio clip: one ratio pi(response) / pi_old(response)
+            per sequence.
+        kl_coef: the KL penalty's coefficient in the reward, `score - kl_coef * KL(seq)`
+            (TRL's default 0.05, PPO's here).
     """
 
-    iterations: int = 60
-    rollouts: int = 64
+    baseline_name = "the leave-one-out baseline"
+
     k: int = 4
-    update_epochs: int = 4
-    num_minibatches: int = 4
-    learning_rate: float = 3e-4
-    clip_eps: float = 0.2
     kl_coef: float = 0.05
-    temperature: float = 1.0
-    no_eos_penalty: float = -2.0
-    max_grad_norm: float = 1.0
-    prompt_len: int = 0
-
-    def __post_init__(self):
-        shared.check_positive_ints(
-            self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
-        )
-        corpus.check_prompt_len(self.prompt_len)
-        if self.k < 2:
-            raise ValueError(
-                f"k={self.k}: the leave-one-out baseline needs k >= 2 samples per group (e.g. 4)."
-            )
-        shared.check_divides(self, "k", "rollouts")
-        shared.check_divides(self, "num_minibatches", "rollouts")
-        shared.check_positive(self, ("learning_rate", "clip_eps", "temperature", "max_grad_norm"))
-        shared.check_non_negative(self, ("kl_coef",))
-        if not math.isfinite(self.no_eos_penalty):
-            raise ValueError(f"no_eos_penalty={self.no_eos_penalty!r}: must be finite.")
-
-    @property
-    def num_groups(self) -> int:
-        return self.rollouts // self.k
 
 
-def make_optimizer(config: RLOOConfig) -> optax.GradientTransformation:
-    return shared.make_optimizer(config.learning_rate, config.max_grad_norm)
-
-
-def init_state(config: RLOOConfig, policy_params: dict) -> PolicyState:
-    """The state at `policy_params` (usually the reference's) with `config.kl_coef`."""
-    return shared.init_policy_state(make_optimizer(config), policy_params, config.kl_coef)
+# The shared group-baseline helpers, under the names every learner module has.
+make_optimizer = shared.group_optimizer
+init_state = shared.init_group_state
 
 
 def leave_one_out_advantages(rewards: jax.Array, k: int) -> jax.Array:

@@ -1,5 +1,6 @@
 """What every on-policy RLHF learner shares, written once: sampling a batch and scoring it, its
-metrics, the clipped surrogate, the optimiser and the shuffled-minibatch loop.
+metrics, the clipped surrogate, the optimiser and the shuffled-minibatch loop; and the settings,
+state and update of the group-baseline methods (`GroupConfig`, `PolicyState`, `update_policy`).
 
 PPO (`ppo`), RLOO (`rloo`) and GRPO (`grpo`) differ only in what they make of the scored samples
 (advantages from GAE with a value network, from a leave-one-out baseline, or from the group's
@@ -17,9 +18,10 @@ EOS is scored `no_eos_penalty` instead.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -276,14 +278,81 @@ class PolicyState:
     kl_coef: jax.Array
 
 
-def init_policy_state(
-    optimizer: optax.GradientTransformation, policy_params: dict, kl_coef: jax.typing.ArrayLike
-) -> PolicyState:
+@dataclasses.dataclass(frozen=True)
+class GroupConfig:
+    """The settings every group-baseline method (`rloo.RLOOConfig`, `grpo.GRPOConfig`) shares,
+    validated before anything compiles.
+
+    `k` and `kl_coef` have no default here: each method's config sets its own, and says what
+    they mean for it (the KL in the reward or in the loss), and whether `clip_eps` clips one
+    ratio per sequence or one per token.
+
+    Attributes:
+        iterations: rollout-and-update rounds.
+        rollouts: sequences sampled per iteration, in `rollouts // k` groups of `k` consecutive
+            samples that answer the same prompt.
+        k: samples per group, at least 2: the group is its own baseline.
+        update_epochs: passes over each rollout (PPO's 4, so the learners compare at equal
+            samples and gradient steps).
+        num_minibatches: minibatches of sequences per epoch; must divide `rollouts`.
+        learning_rate: Adam's step size.
+        clip_eps: the ratio clip.
+        kl_coef: the weight of the KL to pi_ref, the initial `PolicyState.kl_coef`.
+        temperature: sampling temperature, also used for every log-probability.
+        no_eos_penalty: the score given to a response cut off without EOS.
+        max_grad_norm: global gradient-norm clip.
+        prompt_len: words of each group's prompt (`corpus.sample_prompts`, one drawn per group
+            each iteration and shared by its `k` samples); 0, the default, samples from BOS
+            alone.
+    """
+
+    #: What the k < 2 error says needs two samples; a method names its own baseline.
+    baseline_name: ClassVar[str] = "a group baseline"
+
+    iterations: int = 60
+    rollouts: int = 64
+    k: int = dataclasses.field(kw_only=True)
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    learning_rate: float = 3e-4
+    clip_eps: float = 0.2
+    kl_coef: float = dataclasses.field(kw_only=True)
+    temperature: float = 1.0
+    no_eos_penalty: float = -2.0
+    max_grad_norm: float = 1.0
+    prompt_len: int = 0
+
+    def __post_init__(self):
+        check_positive_ints(
+            self, ("iterations", "rollouts", "k", "update_epochs", "num_minibatches")
+        )
+        corpus.check_prompt_len(self.prompt_len)
+        if self.k < 2:
+            raise ValueError(f"k={self.k}: {self.baseline_name} needs k >= 2 samples per group.")
+        check_divides(self, "k", "rollouts")
+        check_divides(self, "num_minibatches", "rollouts")
+        check_positive(self, ("learning_rate", "clip_eps", "temperature", "max_grad_norm"))
+        check_non_negative(self, ("kl_coef",))
+        if not math.isfinite(self.no_eos_penalty):
+            raise ValueError(f"no_eos_penalty={self.no_eos_penalty!r}: must be finite.")
+
+    @property
+    def num_groups(self) -> int:
+        return self.rollouts // self.k
+
+
+def group_optimizer(config: GroupConfig) -> optax.GradientTransformation:
+    """`make_optimizer` at `config`'s learning rate and gradient-norm clip."""
+    return make_optimizer(config.learning_rate, config.max_grad_norm)
+
+
+def init_group_state(config: GroupConfig, policy_params: dict) -> PolicyState:
+    """The state at `policy_params` (usually the reference's) with `config.kl_coef`."""
     flat_params, _ = ravel_pytree(policy_params)
     return PolicyState(
         policy_params=policy_params,
-        opt_state=optimizer.init(flat_params),
-        kl_coef=jnp.float32(kl_coef),
+        opt_state=group_optimizer(config).init(flat_params),
+        kl_coef=jnp.float32(config.kl_coef),
     )
 
 
@@ -338,13 +407,13 @@ def check_divides(config: Any, divisor: str, total: str) -> None:
         raise ValueError(f"{divisor}={d} does not divide {total}={n}; choose a divisor of {n}.")
 
 
-def update_policy(loss_fn, config, state: PolicyState, batch, key: jax.Array):
+def update_policy(loss_fn, config: GroupConfig, state: PolicyState, batch, key: jax.Array):
     """A critic-free method's update: `config.update_epochs` passes of shuffled minibatch Adam
     steps of `loss_fn(policy_params, minibatch) -> (loss, info)` over `batch`; the new state
     and the last epoch's loss terms, averaged over its minibatches."""
     policy_params, opt_state, info = minibatch_updates(
         loss_fn,
-        make_optimizer(config.learning_rate, config.max_grad_norm),
+        group_optimizer(config),
         state.policy_params,
         state.opt_state,
         batch,

@@ -94,6 +94,27 @@ def test_configs_reject_bad_values_in_one_line(make, message):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("config_class", [rloo.RLOOConfig, grpo.GRPOConfig])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"rollouts": 0}, "rollouts=0: must be a positive integer"),
+        ({"update_epochs": 1.5}, "update_epochs=1.5: must be a positive integer"),
+        ({"k": 1}, "k=1: .* baseline needs k >= 2 samples per group"),
+        ({"rollouts": 8, "k": 4, "num_minibatches": 3}, "num_minibatches=3 does not divide"),
+        ({"learning_rate": -1e-3}, "learning_rate=-0.001: must be a positive number"),
+        ({"temperature": math.nan}, "temperature=nan: must be a positive number"),
+        ({"kl_coef": math.inf}, "kl_coef=inf: must be a non-negative number"),
+        ({"no_eos_penalty": -math.inf}, "no_eos_penalty=-inf: must be finite"),
+        ({"prompt_len": True}, "prompt_len=True: must be an integer"),
+    ],
+)
+def test_both_group_configs_reject_the_shared_bad_values_alike(config_class, bad, message):
+    with pytest.raises(ValueError, match=message) as error:
+        config_class(**bad)
+    assert "\n" not in str(error.value)
+
+
 #: Short runs that still learn: 8 iterations of 8 groups of 4, one block.
 RUNS = {
     "rloo": (
