@@ -94,13 +94,15 @@ class Block(nn.Module):
         self,
         x: jax.Array,
         mask: jax.Array,
-        cache: tuple[jax.Array, jax.Array] | None = None,
+        cache: KVCache | None = None,
         index: jax.Array | None = None,
-    ) -> tuple[jax.Array, tuple[jax.Array, jax.Array] | None]:
+        layer: int = 0,
+    ) -> tuple[jax.Array, KVCache | None]:
         """x `[B, T, D]`, mask `[T, S]` bool (query t may see key s) -> `[B, T, D]`, new cache.
 
-        With a cache (keys and values `[B, max_len, H, Dh]`), the T new positions start at
-        `index` and S = max_len.
+        With a cache (every layer's), the T new positions start at `index`, S = max_len, and
+        this block writes its keys and values into the cache's `layer` slot in place (slicing
+        the layer out and stacking the layers back would copy the whole cache every step).
         """
         c = self.config
         h = nn.LayerNorm(name="ln_attention")(x)
@@ -108,9 +110,12 @@ class Block(nn.Module):
         qkv = qkv.reshape(x.shape[:2] + (3, c.num_heads, c.head_dim))
         q, k, v = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
         if cache is not None:
-            k = jax.lax.dynamic_update_slice(cache[0], k, (0, index, 0, 0))
-            v = jax.lax.dynamic_update_slice(cache[1], v, (0, index, 0, 0))
-            cache = (k, v)
+            start = (layer, 0, index, 0, 0)
+            cache = KVCache(
+                keys=jax.lax.dynamic_update_slice(cache.keys, k[None], start),
+                values=jax.lax.dynamic_update_slice(cache.values, v[None], start),
+            )
+            k, v = cache.keys[layer], cache.values[layer]
         scores = jnp.einsum("bthd,bshd->bhts", q, k) / jnp.sqrt(jnp.float32(c.head_dim))
         scores = jnp.where(mask[None, None], scores, jnp.finfo(jnp.float32).min)
         attended = jnp.einsum("bhts,bshd->bthd", jax.nn.softmax(scores, axis=-1), v)
@@ -144,17 +149,9 @@ class Body(nn.Module):
             mask = positions[:, None] >= positions[None, :]
         else:
             mask = positions[:, None] >= jnp.arange(c.max_len)[None, :]
-        keys, values = [], []
         for layer in range(c.num_layers):
-            layer_cache = None if cache is None else (cache.keys[layer], cache.values[layer])
-            x, layer_cache = Block(c, name=f"block_{layer}")(x, mask, layer_cache, index)
-            if layer_cache is not None:
-                keys.append(layer_cache[0])
-                values.append(layer_cache[1])
-        x = nn.LayerNorm(name="ln_final")(x)
-        if cache is not None:
-            cache = KVCache(keys=jnp.stack(keys), values=jnp.stack(values))
-        return x, cache
+            x, cache = Block(c, name=f"block_{layer}")(x, mask, cache, index, layer)
+        return nn.LayerNorm(name="ln_final")(x), cache
 
 
 class LanguageModel(nn.Module):
