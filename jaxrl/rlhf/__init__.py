@@ -16,5 +16,7 @@ feedback, small enough for a 2-core CPU in minutes and unchanged on a GPU:
 - `scaling_laws`: Gao et al.'s gold-gain laws against sqrt(KL), their fits and a seed bootstrap.
 - `evaluation`: gold score, proxy score and KL of a policy, on its own samples.
 - `pipeline`: the `jaxrl rlhf` command.
+- `frontier`, `frontier_report`: `jaxrl rlhf frontier`, every method over seeds x KL
+  coefficients (or betas) with the over-optimisation runs, and its analysis, report and plots.
 - `throughput`: the programs and FLOPs counts of `jaxrl bench rlhf`.
 """

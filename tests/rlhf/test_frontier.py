@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.rlhf import frontier, labeller, reward_model
+from jaxrl.rlhf import frontier, frontier_report, labeller, reward_model
 from jaxrl.rlhf.model import generate_from, init_language_model
 from jaxrl.rlhf.reward_model import RewardModel
 
@@ -82,7 +82,7 @@ def test_config_rejects_a_kl_penalty_in_the_overoptimisation_run():
 
 def test_moving_average_is_the_centred_mean_of_each_window():
     x = np.arange(12.0).reshape(2, 6) ** 2
-    smooth = frontier.moving_average(x, 3)
+    smooth = frontier_report.moving_average(x, 3)
     assert smooth.shape == (2, 4)
     expected = np.stack([[(row[i] + row[i + 1] + row[i + 2]) / 3 for i in range(4)] for row in x])
     np.testing.assert_allclose(smooth, expected)
@@ -113,7 +113,7 @@ def test_overoptimisation_verdict_on_hand_made_curves():
         ]
     )
     kl = np.tile([0.0, 1.0, 4.0, 9.0, 16.0], (5, 1))
-    verdict = frontier.overoptimisation_by_seed(
+    verdict = frontier_report.overoptimisation_by_seed(
         gold, proxy, kl, 0.0, window=1, min_rise=1.0, min_fall=1.0, proxy_tolerance=0.05
     )
     np.testing.assert_array_equal(verdict["overoptimised"], [True, False, False, False, True])
@@ -129,7 +129,7 @@ def test_overoptimisation_verdict_reads_smoothed_curves_and_clips_negative_kl():
     gold = np.array([[0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0]])  # one noisy spike
     proxy = np.linspace(0, 1, 7)[None]
     kl = np.array([[-0.3, -0.3, -0.3, 1.0, 1.0, 1.0, 1.0]])
-    verdict = frontier.overoptimisation_by_seed(
+    verdict = frontier_report.overoptimisation_by_seed(
         gold, proxy, kl, 0.0, window=3, min_rise=1.5, min_fall=0.5, proxy_tolerance=0.0
     )
     # Smoothed, the spike is a rise of 1 < 1.5: not over-optimised; the peak's KL reads as 0.
@@ -139,9 +139,9 @@ def test_overoptimisation_verdict_reads_smoothed_curves_and_clips_negative_kl():
 
 
 def test_fit_by_seed_needs_two_distinct_kls():
-    assert frontier.fit_by_seed("rl", np.ones((3, 4)), np.ones((3, 4))) is None
+    assert frontier_report.fit_by_seed("rl", np.ones((3, 4)), np.ones((3, 4))) is None
     d = np.tile(np.linspace(0.1, 3, 10), (3, 1))
-    fit = frontier.fit_by_seed("bon", d, d * (1.5 - 0.4 * d))
+    fit = frontier_report.fit_by_seed("bon", d, d * (1.5 - 0.4 * d))
     np.testing.assert_allclose([fit.fit.alpha, fit.fit.beta], [1.5, 0.4], rtol=1e-6)
 
 
