@@ -439,10 +439,15 @@ def run_frontier(config: FrontierConfig, out: Path) -> dict[str, Any]:
         + sum(len(config.kl_coefs) for m in config.methods if m != "dpo")
         + ("dpo" in config.methods) * len(config.betas) * len(config.dpo_losses)
     )
-    stages = 4 + len(config.methods) + ("dpo" in config.methods) * (len(config.dpo_losses) - 1)
+    # Pretraining, labelling, two reward models, best-of-n, over-optimisation, then the sweeps.
+    programs = (
+        6
+        + sum(m != "dpo" for m in config.methods)
+        + ("dpo" in config.methods) * len(config.dpo_losses)
+    )
     print(
         f"RLHF frontier on {jax.devices()[0].platform}: a {mc.num_layers}-layer d={mc.d_model} "
-        f"transformer; {config.num_seeds} seeds, {runs} training runs in {stages} programs; "
+        f"transformer; {config.num_seeds} seeds, {runs} training runs in {programs} programs; "
         f"writing {out}/",
         flush=True,
     )
