@@ -1,7 +1,8 @@
 """Tuned PQN configs per registered env: `default_config(env_id)`.
 
 Each solves its env (the mean return of 100 greedy episodes reaching `env.reward_threshold`) on
-at least 14 of 16 seeds, with the smallest budget found to do so.
+at least 14 of 16 seeds, with the smallest budget found to do so; MountainCar, the exception, is
+the best found so far (its comment says what it solves).
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ _TUNED = PQNConfig(num_envs=32, num_steps=32, learning_rate=1e-3)
 _CONFIGS: dict[str, PQNConfig] = {
     "Acrobot-v1": _TUNED.replace(total_timesteps=131_072, q_lambda=0.95),
     "CartPole-v1": _TUNED.replace(total_timesteps=98_304, q_lambda=0.98, epsilon_finish=0.01),
+    # Not solved yet: 2 of 16 seeds (mean -142; 13 of 16 greedy policies reach the flag). The
+    # flag needs 64 envs, gamma 0.999 (rewards scaled by 0.05) and epsilon decaying over half
+    # the run; gamma 0.99, lambda 0 to 0.99 or 1M steps did no better (2 to 4 seeds a point).
+    "MountainCar-v0": _TUNED.replace(
+        total_timesteps=524_288,
+        num_envs=64,
+        normalize_observations=True,
+        learning_rate=3e-3,
+        gamma=0.999,
+        q_lambda=0.95,
+        epsilon_anneal_fraction=0.5,
+        reward_scale=0.05,
+    ),
     # One-step targets (lambda 0) learn the greedy path along the cliff's edge; traces of the
     # exploring policy would favour the safer detour.
     "GridWorld-CliffWalking-v0": _TUNED.replace(
