@@ -48,6 +48,7 @@ def _release_compiled_programs():
 #: Modules that take the longest, scheduled first: `--dist loadscope` hands whole modules to the
 #: workers in collection order, so a long one collected last would run alone at the end.
 LONGEST_FIRST = (
+    "tests/rlhf/test_frontier.py",
     "tests/bench/test_cli.py",
     "tests/test_readme.py",
     "tests/test_tour.py",
