@@ -688,7 +688,11 @@ def _print_sweep(grid_name: str, grid, evaluation, entry) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = ArgumentParser(prog="jaxrl rlhf frontier", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(
+        prog="jaxrl rlhf frontier",
+        description="Every RLHF method over seeds x KL coefficients (DPO: betas), each sweep one "
+        "program, with Gao et al.'s over-optimisation runs and fitted laws.",
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="run directory (runs/rlhf-frontier-<time>)"
     )

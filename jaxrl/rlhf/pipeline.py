@@ -506,7 +506,11 @@ def plot_reward_vs_kl(path: Path, metrics: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = ArgumentParser(prog="jaxrl rlhf", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(
+        prog="jaxrl rlhf",
+        description=__doc__.splitlines()[0],
+        epilog="`jaxrl rlhf frontier --help`: every method over seeds x KL coefficients.",
+    )
     parser.add_argument("--out", type=Path, default=None, help="run directory (runs/rlhf-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     parser.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
