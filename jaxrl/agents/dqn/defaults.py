@@ -27,9 +27,9 @@ _CARTPOLE = DQNConfig(
 )
 
 _CONFIGS: dict[str, DQNConfig] = {
-    # Epsilon down to 0.01 (the envs below keep 0.05): 14 of 16 seeds (13 at 0.05), and 6 of
-    # 6 on a second set of seeds.
-    "CartPole-v1": _CARTPOLE.replace(epsilon_end=0.01),
+    # 13 of 16 seeds. An epsilon floor of 0.01 solved 14 of these 16 and 6 of 6 others, but
+    # 10 of the learner bench's 16 (0.05: 15): no better overall, so 0.05 stays.
+    "CartPole-v1": _CARTPOLE,
     # CartPole's settings at 100k steps and a shorter epsilon decay: 16 of 16 seeds.
     "Acrobot-v1": _CARTPOLE.replace(
         total_timesteps=100_000, buffer_size=100_000, exploration_fraction=0.1
