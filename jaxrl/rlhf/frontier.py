@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -56,7 +54,7 @@ from jaxrl.rlhf.frontier_report import (
 )
 from jaxrl.rlhf.grpo import GRPOConfig
 from jaxrl.rlhf.model import ModelConfig, generate_from
-from jaxrl.rlhf.pipeline import Stage, fit_reward_model, pretrain_reference
+from jaxrl.rlhf.pipeline import Stage, fit_reward_model, pretrain_reference, run_command
 from jaxrl.rlhf.ppo import RLHFPPOConfig
 from jaxrl.rlhf.rloo import RLOOConfig
 from jaxrl.rlhf.training import FitConfig
@@ -739,26 +737,4 @@ def config_from_args(args: argparse.Namespace) -> FrontierConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """`jaxrl rlhf frontier`: 0 on success, 2 on bad input."""
-    try:
-        args = parse_args(argv)
-    except SystemExit as exit:  # --help (0) or a malformed flag (2)
-        return exit.code if isinstance(exit.code, int) else 2
-    try:
-        config = config_from_args(args)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("runs") / f"rlhf-frontier-{stamp}"
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} is a file; give a directory.", file=sys.stderr)
-        return 2
-    if out.is_dir() and (out / "config.json").exists() and not args.overwrite:
-        print(
-            f"error: --out {out} already holds a run; add --overwrite to replace it, or choose "
-            "another --out.",
-            file=sys.stderr,
-        )
-        return 2
-    run_frontier(config, out)
-    return 0
+    return run_command(argv, parse_args, config_from_args, run_frontier, "rlhf-frontier")

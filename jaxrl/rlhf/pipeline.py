@@ -571,12 +571,16 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     return dataclasses.replace(config, **changes)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`jaxrl rlhf`: 0 on success, 2 on bad input."""
-    if argv and argv[0] == "frontier":
-        from jaxrl.rlhf import frontier
-
-        return frontier.main(argv[1:])
+def run_command(
+    argv: list[str] | None,
+    parse_args: Callable[[list[str] | None], argparse.Namespace],
+    config_from_args: Callable[[argparse.Namespace], Any],
+    run: Callable[[Any, Path], Any],
+    run_name: str,
+) -> int:
+    """The shape of `jaxrl rlhf` and `jaxrl rlhf frontier`: parse the flags, build and validate
+    the config, check `--out` (default `runs/<run_name>-<time>/`), then run; 0 on success, 2 on
+    bad input, which is one line on stderr before anything compiles or is written."""
     try:
         args = parse_args(argv)
     except SystemExit as exit:  # --help (0) or a malformed flag (2): a status, not an exception
@@ -587,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("runs") / f"rlhf-{stamp}"
+    out = args.out or Path("runs") / f"{run_name}-{stamp}"
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} is a file; give a directory.", file=sys.stderr)
         return 2
@@ -598,5 +602,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    run_pipeline(config, out)
+    run(config, out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`jaxrl rlhf`: 0 on success, 2 on bad input."""
+    if argv and argv[0] == "frontier":
+        from jaxrl.rlhf import frontier
+
+        return frontier.main(argv[1:])
+    return run_command(argv, parse_args, config_from_args, run_pipeline, "rlhf")
