@@ -57,6 +57,7 @@ from jaxrl.rlhf.model import ModelConfig, generate_from
 from jaxrl.rlhf.pipeline import Stage, fit_reward_model, pretrain_reference, run_command
 from jaxrl.rlhf.ppo import RLHFPPOConfig
 from jaxrl.rlhf.rloo import RLOOConfig
+from jaxrl.rlhf.rollout import check_positive_ints
 from jaxrl.rlhf.training import FitConfig
 
 #: The methods `jaxrl rlhf frontier` can sweep, in the order they run.
@@ -144,20 +145,20 @@ class FrontierConfig:
     prompt_len: int = 0
 
     def __post_init__(self):
-        for name in (
-            "num_seeds",
-            "corpus_size",
-            "num_pairs",
-            "label_multiplier",
-            "heldout_pairs",
-            "bon_samples",
-            "max_n",
-            "eval_samples",
-            "smoothing",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer.")
+        check_positive_ints(
+            self,
+            (
+                "num_seeds",
+                "corpus_size",
+                "num_pairs",
+                "label_multiplier",
+                "heldout_pairs",
+                "bon_samples",
+                "max_n",
+                "eval_samples",
+                "smoothing",
+            ),
+        )
         if self.num_seeds < 2:
             raise ValueError(
                 f"num_seeds={self.num_seeds}: the bootstrap intervals resample seeds; use >= 2."
