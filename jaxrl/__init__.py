@@ -4,7 +4,7 @@
 (`CompileOptions`); the environments are `jaxrl.envs`, the learners `jaxrl.agents.*`.
 """
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 __all__ = ["CompileOptions", "__version__", "jit"]
 

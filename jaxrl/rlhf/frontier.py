@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl.checks import check_positive_ints
 from jaxrl.cli.parser import ArgumentParser
 from jaxrl.files import write_atomically, write_json
 from jaxrl.rlhf import corpus, dpo, grpo, labeller, ppo, reward_model, rloo, scaling_laws
@@ -57,7 +58,6 @@ from jaxrl.rlhf.model import ModelConfig, generate_from
 from jaxrl.rlhf.pipeline import Stage, fit_reward_model, pretrain_reference, run_command
 from jaxrl.rlhf.ppo import RLHFPPOConfig
 from jaxrl.rlhf.rloo import RLOOConfig
-from jaxrl.rlhf.rollout import check_positive_ints
 from jaxrl.rlhf.training import FitConfig
 
 #: The methods `jaxrl rlhf frontier` can sweep, in the order they run.
@@ -621,7 +621,8 @@ def run_frontier(config: FrontierConfig, out: Path) -> dict[str, Any]:
 
     result["timings_s"] = timings
     result["wall_s"] = time.perf_counter() - start
-    write_json(out / "frontier.json", result)
+    # Five significant digits: more than the report and plots read off any curve.
+    write_json(out / "frontier.json", result, significant_digits=5)
     write_atomically(out / "report.md", report(config, result))
     plot_overoptimisation(out / "overoptimisation.png", config, result)
     plot_frontier(out / "frontier.png", config, result)

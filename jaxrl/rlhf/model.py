@@ -25,6 +25,7 @@ import numpy as np
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
+from jaxrl.checks import check_positive_ints
 from jaxrl.rlhf import corpus
 
 
@@ -49,10 +50,11 @@ class ModelConfig:
     mlp_ratio: int = 4
 
     def __post_init__(self):
-        for name in ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "mlp_ratio"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ModelConfig.{name}={value!r}: must be a positive integer.")
+        check_positive_ints(
+            self,
+            ("vocab_size", "max_len", "d_model", "num_layers", "num_heads", "mlp_ratio"),
+            owner="ModelConfig",
+        )
         if self.d_model % self.num_heads:
             raise ValueError(
                 f"ModelConfig: num_heads={self.num_heads} does not divide d_model={self.d_model}; "

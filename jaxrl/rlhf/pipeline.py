@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl.checks import check_positive_ints
 from jaxrl.cli.parser import ArgumentParser
 from jaxrl.compilation import compile_program
 from jaxrl.files import write_atomically, write_json
@@ -84,10 +85,7 @@ class PipelineConfig:
                 f"ppo.prompt_len={self.ppo.prompt_len} differs from prompt_len="
                 f"{self.prompt_len}; give both the same prompt length (--prompt-len sets both)."
             )
-        for name in ("corpus_size", "num_pairs", "eval_samples", "shown_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer.")
+        check_positive_ints(self, ("corpus_size", "num_pairs", "eval_samples", "shown_samples"))
         if self.corpus_size < 10:
             raise ValueError(f"corpus_size={self.corpus_size}: need at least 10 sentences.")
         if self.model.max_len < corpus.LONGEST_SENTENCE:

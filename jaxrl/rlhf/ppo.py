@@ -40,6 +40,7 @@ from jax.flatten_util import ravel_pytree
 
 from jaxrl.agents.ppo.losses import LossInfo, ppo_loss
 from jaxrl.agents.ppo.networks import Categorical
+from jaxrl.checks import check_non_negative, check_positive, check_positive_ints
 from jaxrl.gae import compute_gae
 from jaxrl.rlhf import corpus
 from jaxrl.rlhf import rollout as shared
@@ -51,13 +52,7 @@ from jaxrl.rlhf.model import (
     stacked_hidden,
 )
 from jaxrl.rlhf.reward_model import RewardModel
-from jaxrl.rlhf.rollout import (
-    Metrics,
-    check_divides,
-    check_non_negative,
-    check_positive,
-    check_positive_ints,
-)
+from jaxrl.rlhf.rollout import Metrics, check_divides
 
 #: The adaptive KL controller's default horizon as a share of the run's sequences, capped at
 #: Ziegler et al.'s 10,000. The coefficient's time constant is then a twentieth of the run and,

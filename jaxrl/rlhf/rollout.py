@@ -29,6 +29,7 @@ import optax
 from flax import struct
 from jax.flatten_util import ravel_pytree
 
+from jaxrl.checks import check_non_negative, check_positive, check_positive_ints
 from jaxrl.rlhf import corpus, labeller
 from jaxrl.rlhf.evaluation import ended_with_eos, kl_to_reference
 from jaxrl.rlhf.model import (
@@ -378,27 +379,6 @@ class SequenceBatch:
 def grouped(x: jax.Array, k: int) -> jax.Array:
     """`[B]` -> `[B // k, k]`: consecutive blocks of `k` samples, one row per group."""
     return x.reshape((x.shape[0] // k, k))
-
-
-def check_positive_ints(config: Any, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r}: must be a positive integer.")
-
-
-def check_positive(config: Any, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
-            raise ValueError(f"{name}={value!r}: must be a positive number.")
-
-
-def check_non_negative(config: Any, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
-            raise ValueError(f"{name}={value!r}: must be a non-negative number.")
 
 
 def check_divides(config: Any, divisor: str, total: str) -> None:

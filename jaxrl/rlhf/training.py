@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
+from jaxrl.checks import check_positive_ints
+
 
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
@@ -33,10 +35,7 @@ class FitConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self):
-        for name in ("steps", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r}: must be a positive integer.")
+        check_positive_ints(self, ("steps", "batch_size"))
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate={self.learning_rate!r}: must be positive, e.g. 1e-3.")
         if not self.max_grad_norm > 0:

@@ -198,5 +198,6 @@ def test_a_tiny_frontier_writes_every_file(tmp_path, capsys):
     curves = saved["overoptimisation"]["few"]["curves"]
     assert np.asarray(curves["gold"]).shape == (seeds, config.overoptimisation.iterations)
     assert np.asarray(saved["best_of_n"]["many"]["gold"]).shape == (seeds, config.max_n)
-    assert result["pretrained_gold"] == pytest.approx(saved["pretrained_gold"])
+    # frontier.json holds five significant digits.
+    assert saved["pretrained_gold"] == float(f"{result['pretrained_gold']:.5g}")
     assert "### Over-optimisation" in (out / "report.md").read_text()

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, TypeVar
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl.checks import check_flags, check_positive_ints, is_bool, is_int
+
 ConfigT = TypeVar("ConfigT", bound="LearnerConfig")
 
 
@@ -109,14 +111,9 @@ class LearnerConfig:
         rollout; `hidden_sizes` becomes a tuple."""
         object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
         name_of = type(self).__name__
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name_of}.{name}={value!r}: must be a positive integer.")
-        for name in flags:
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name_of}.{name}={getattr(self, name)!r}: use True or False.")
-        if not self.hidden_sizes or any(not _is_int(h) or h < 1 for h in self.hidden_sizes):
+        check_positive_ints(self, positive_ints, owner=name_of)
+        check_flags(self, flags, owner=name_of)
+        if not self.hidden_sizes or any(not is_int(h) or h < 1 for h in self.hidden_sizes):
             raise ValueError(
                 f"{name_of}.hidden_sizes={self.hidden_sizes!r}: give positive layer widths, "
                 f"e.g. {example_widths}."
@@ -148,7 +145,7 @@ class LearnerConfig:
 
     def _check_replay_ratio(self, example: str) -> None:
         ratio = self.replay_ratio
-        if _is_bool(ratio) or not isinstance(ratio, (int, float)) or not ratio > 0:
+        if is_bool(ratio) or not isinstance(ratio, (int, float)) or not ratio > 0:
             raise ValueError(
                 f"{type(self).__name__}.replay_ratio={ratio!r}: gradient steps per env step, "
                 f"a positive number such as {example}."
@@ -160,14 +157,6 @@ class LearnerConfig:
 
 def checked_runs_per_device(runs_per_device: Any) -> int:
     """`runs_per_device` for a learner's `compile_options`, a positive int."""
-    if not _is_int(runs_per_device) or runs_per_device < 1:
+    if not is_int(runs_per_device) or runs_per_device < 1:
         raise ValueError(f"runs_per_device={runs_per_device!r}: pass a positive int.")
     return runs_per_device
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
-def _is_int(value: Any) -> bool:
-    return not _is_bool(value) and isinstance(value, int)

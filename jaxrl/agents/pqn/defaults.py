@@ -15,7 +15,10 @@ _TUNED = PQNConfig(num_envs=32, num_steps=32, learning_rate=1e-3)
 
 _CONFIGS: dict[str, PQNConfig] = {
     "Acrobot-v1": _TUNED.replace(total_timesteps=131_072, q_lambda=0.95),
-    "CartPole-v1": _TUNED.replace(total_timesteps=98_304, q_lambda=0.98, epsilon_finish=0.01),
+    # 64x64 hidden layers: 46 of 48 seeds (128x128: 48 of 48) in half the run time.
+    "CartPole-v1": _TUNED.replace(
+        total_timesteps=98_304, q_lambda=0.98, epsilon_finish=0.01, hidden_sizes=(64, 64)
+    ),
     # Not solved yet: 2 of 16 seeds (mean -142; 13 of 16 greedy policies reach the flag). The
     # flag needs 64 envs, gamma 0.999 (rewards scaled by 0.05) and epsilon decaying over half
     # the run; gamma 0.99, lambda 0 to 0.99 or 1M steps did no better (2 to 4 seeds a point).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from jaxrl.agents.ppo.config import PPOConfig
+from jaxrl.checks import check_flags, check_positive_ints
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,15 +45,8 @@ class SelfPlayConfig(PPOConfig):
                 f"SelfPlayConfig.conv_features={self.conv_features!r}: give 0 (no convolution) "
                 "or a positive number of filters."
             )
-        for name in ("mirror_symmetric", "mirror_augment"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"SelfPlayConfig.{name}={getattr(self, name)!r}: use True or False."
-                )
-        for name in ("league_size", "snapshot_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"SelfPlayConfig.{name}={value!r}: must be a positive integer.")
+        check_flags(self, ("mirror_symmetric", "mirror_augment"), owner="SelfPlayConfig")
+        check_positive_ints(self, ("league_size", "snapshot_interval"), owner="SelfPlayConfig")
         temperature = self.opponent_temperature
         if (
             isinstance(temperature, bool)

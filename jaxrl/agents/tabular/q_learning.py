@@ -34,6 +34,7 @@ from flax import struct
 
 from jaxrl.agents.common.evaluation import check_num_episodes, play_episodes
 from jaxrl.agents.tabular.policies import epsilon_greedy, state_index
+from jaxrl.checks import check_positive_ints
 from jaxrl.envs import spaces
 from jaxrl.envs.core import Environment, EnvParams
 
@@ -87,14 +88,7 @@ class TabularConfig:
             raise ValueError(
                 f"TabularConfig.algorithm={self.algorithm!r}: choose one of {ALGORITHMS}."
             )
-        if (
-            isinstance(self.num_episodes, bool)
-            or not isinstance(self.num_episodes, int)
-            or self.num_episodes < 1
-        ):
-            raise ValueError(
-                f"TabularConfig.num_episodes={self.num_episodes!r}: must be a positive integer."
-            )
+        check_positive_ints(self, ("num_episodes",), owner="TabularConfig")
         ranges = {
             "learning_rate": (False, 1.0, "in (0, 1], e.g. 0.5"),
             "gamma": (False, 1.0, "in (0, 1]"),
